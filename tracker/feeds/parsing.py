@@ -1,0 +1,463 @@
+"""Parse feed bytes into plain, sanitised entries.
+
+`parse_feed(data, now=...)` takes the bytes (from the network or a file), and returns a `ParsedFeed` or
+raises `ParseError` with a kind and a message an admin can act on. What it guards against:
+
+- size: input above `max_bytes` is refused before anything is decoded; at most `max_entries` entries and
+  bounded title/summary lengths are kept, so memory stays proportional to the cap;
+- XML entity tricks: any <!ENTITY> declaration in the DTD is refused before parsing ("billion laughs",
+  quadratic blow-up, external entities). Underneath, the installed expat (>= 2.4) also stops
+  amplification on its own, and feedparser never fetches external DTDs;
+- wrong encodings: a BOM wins; then valid UTF-8; then the XML declaration or HTTP charset if the bytes
+  really decode in it; then a Cyrillic-aware guess between windows-1251 and windows-1252. The text is
+  re-encoded as UTF-8 before feedparser sees it;
+- hostile HTML: summaries are cleaned with nh3 (ammonia): no <script>/<style>, no on* attributes, only
+  http/https/mailto URLs; titles become plain text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import html
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import feedparser
+import nh3
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_ENTRIES = 1000
+MAX_TITLE = 500
+MAX_SUMMARY_INPUT = 200_000
+MAX_SUMMARY_TEXT = 20_000
+MAX_GUID = 500
+MAX_URL = 2000
+FUTURE_TOLERANCE = timedelta(days=1)
+EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
+LANGUAGES = ("en", "fr", "ru", "uk")
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "cite", "code", "dd", "del", "div", "dl", "dt", "em", "figcaption",
+    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "li", "ol", "p", "pre", "q", "s",
+    "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "time", "tr", "u", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "abbr": {"title"},
+    "time": {"datetime"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+# Query parameters that only track clicks; removed when building the canonical link.
+TRACKING_PARAMS = {
+    "fbclid", "gclid", "gclsrc", "dclid", "yclid", "msclkid", "igshid", "mc_cid", "mc_eid", "_ga", "_gl",
+    "ref", "ref_src", "ref_url", "referrer", "cmpid", "cmp", "icid", "ocid", "ito", "xtor", "spm", "s_cid",
+    "sr_share", "smid", "rss", "feature", "utm", "wt_mc", "wt.mc_id", "mbid", "guccounter",
+}  # fmt: skip
+TRACKING_PREFIXES = ("utm_", "at_", "ns_", "pk_", "mtm_", "hsa_", "oly_", "__twitter", "vero_")
+
+
+class ParseError(Exception):
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclass
+class ParsedEntry:
+    guid: str
+    link: str
+    canonical_link: str
+    title: str
+    summary_html: str
+    summary_text: str
+    published: datetime
+    published_estimated: bool
+    language: str
+    outlet: str
+    content_hash: str
+
+
+@dataclass
+class ParsedFeed:
+    title: str
+    link: str
+    language: str
+    encoding: str
+    version: str
+    entries: list[ParsedEntry] = field(default_factory=list)
+    skipped: int = 0  # entries dropped (no title, no text, no link) or beyond max_entries
+    warnings: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- text helpers
+
+_WS = re.compile(r"\s+")
+_CONTROL = bytes(c for c in range(32) if c not in (9, 10, 13))
+
+
+def clean_html(fragment: str) -> str:
+    """Sanitise feed HTML with nh3: safe tags only, no scripts/styles, no on* handlers, http(s) URLs."""
+    if not fragment:
+        return ""
+    return nh3.clean(
+        fragment[:MAX_SUMMARY_INPUT],
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment (scripts and styles dropped with their content)."""
+    if not fragment:
+        return ""
+    if "<" in fragment:
+        fragment = nh3.clean(fragment[:MAX_SUMMARY_INPUT], tags=set(), attributes={}, strip_comments=True)
+        # nh3 escapes the text it keeps; block boundaries become spaces via the whitespace collapse.
+    return _WS.sub(" ", html.unescape(fragment)).strip()
+
+
+def normalise_text(text: str) -> str:
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+def canonicalize_url(url: str) -> str:
+    """A stable key for an article link: https, lowercase host, no default port, no fragment, no
+    tracking parameters, remaining parameters sorted. Returns "" for anything not http(s)."""
+    url = (url or "").strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower().rstrip(".")
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return ""
+    if host.startswith("www."):
+        host = host[4:]
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
+    ]
+    query.sort()
+    path = parts.path or "/"
+    return urlunsplit(("https", netloc, path, urlencode(query), ""))[:MAX_URL]
+
+
+def outlet_from(link: str, feed_title: str) -> str:
+    try:
+        host = (urlsplit(link).hostname or "").lower()
+    except ValueError:
+        host = ""
+    if host.startswith("www."):
+        host = host[4:]
+    for prefix in ("m.", "amp.", "mobile."):
+        if host.startswith(prefix):
+            host = host[len(prefix) :]
+    return host or feed_title.strip()[:200]
+
+
+def content_hash(title: str, text: str) -> str:
+    payload = normalise_text(title) + "\n" + normalise_text(text)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- encodings
+
+_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+_XML_DECL_ENC = re.compile(rb"(^\s*<\?xml[^>]*?encoding\s*=\s*)[\"'][A-Za-z0-9._:-]+[\"']")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def _codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _cyrillic_share(text: str) -> float:
+    letters = [c for c in text if c.isalpha() and ord(c) > 127]
+    if not letters:
+        return 0.0
+    return sum(1 for c in letters if "\u0400" <= c <= "\u04ff") / len(letters)
+
+
+def decode_bytes(data: bytes, content_type: str = "") -> tuple[str, str, list[str]]:
+    """Decode feed bytes to text. Returns (text, encoding used, warnings)."""
+    warnings: list[str] = []
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(enc), enc, warnings
+            except UnicodeDecodeError as exc:
+                raise ParseError(
+                    "encoding", f"the body starts with a {enc} byte-order mark but is not {enc}"
+                ) from exc
+    if data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        enc = "utf-16-le" if data[0] == 0x3C else "utf-16-be"
+        try:
+            return data.decode(enc), enc, warnings
+        except UnicodeDecodeError as exc:
+            raise ParseError("encoding", f"the body looks like {enc} but does not decode") from exc
+    declared: list[str] = []
+    m = _XML_DECL.match(data[:512])
+    if m:
+        declared.append(m.group(1).decode("ascii"))
+    m = _CHARSET.search(content_type or "")
+    if m:
+        declared.append(m.group(1))
+    try:
+        text = data.decode("utf-8")
+        for name in declared:
+            if _codec(name) not in ("utf-8", "ascii") and _codec(name) is not None and not text.isascii():
+                warnings.append(f"the feed declares {name} but is valid UTF-8; read as UTF-8")
+                break
+        return text, "utf-8", warnings
+    except UnicodeDecodeError:
+        pass
+    for name in declared:
+        enc = _codec(name)
+        if enc is None or enc.startswith(("utf-16", "utf-32")):
+            if enc is None:
+                warnings.append(f"unknown declared encoding {name!r}")
+            continue
+        if enc == "utf-8":
+            continue
+        try:
+            return data.decode(enc), enc, warnings
+        except UnicodeDecodeError:
+            warnings.append(f"the feed declares {name} but the bytes are not {name}")
+    if declared:
+        warnings.append(f"declared encoding ({', '.join(declared)}) is wrong; guessed one")
+    else:
+        warnings.append("no usable encoding declared and not UTF-8; guessed one")
+    cp1251 = data.decode("cp1251", errors="replace")
+    if _cyrillic_share(cp1251) > 0.6:
+        return cp1251, "cp1251", warnings
+    return data.decode("cp1252", errors="replace"), "cp1252", warnings
+
+
+# --------------------------------------------------------------------------- XML safety
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.I)
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
+_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
+
+
+def check_xml_safety(data: bytes) -> None:
+    """Refuse DTDs that declare entities (billion laughs, quadratic blow-up, external entities)."""
+    m = _DOCTYPE.search(data, 0, 1_000_000)
+    if not m:
+        return
+    root = _FIRST_ELEMENT.search(data, m.end())
+    end = root.start() if root else len(data)
+    # An entity value may itself contain "<a"; looking from DOCTYPE to the first "]>" covers the subset.
+    subset_end = data.find(b"]>", m.end())
+    if subset_end != -1:
+        end = max(end, subset_end)
+    if _ENTITY_DECL.search(data, m.end(), end):
+        raise ParseError(
+            "xml_entities",
+            "the feed declares XML entities in its DTD (<!ENTITY ...>); refused, since that is how "
+            "'billion laughs' and external-entity attacks work. Real feeds do not need them.",
+        )
+
+
+# --------------------------------------------------------------------------- language
+
+_langid = None
+
+
+def detect_language(text: str) -> tuple[str, float]:
+    """Best of en/fr/ru/uk for `text` with its probability (py3langid, restricted to those four)."""
+    global _langid
+    if _langid is None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        ident.set_languages(list(LANGUAGES))
+        _langid = ident
+    lang, prob = _langid.classify(text)
+    return lang, float(prob)
+
+
+def normalise_language(value: str) -> str:
+    value = (value or "").strip().lower().replace("_", "-")
+    primary = value.split("-", 1)[0]
+    if primary == "ua":  # a frequent mistake for Ukrainian
+        primary = "uk"
+    return primary if primary.isalpha() and 2 <= len(primary) <= 3 else ""
+
+
+def _entry_language(title: str, text: str, feed_lang: str) -> str:
+    sample = (title + ". " + text[:300]).strip()
+    if len(sample) >= 25:
+        lang, prob = detect_language(sample)
+        if prob >= 0.9 or not feed_lang:
+            return lang
+    return feed_lang
+
+
+# --------------------------------------------------------------------------- main entry point
+
+
+def _to_datetime(struct) -> datetime | None:
+    if not struct:
+        return None
+    try:
+        return datetime(*struct[:6], tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _safe_link(value: str, base: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        return ""
+    if base:
+        try:
+            value = urljoin(base, value)
+        except ValueError:
+            return ""
+    try:
+        scheme = urlsplit(value).scheme.lower()
+    except ValueError:
+        return ""
+    return value[:MAX_URL] if scheme in ("http", "https") else ""
+
+
+def parse_feed(
+    data: bytes,
+    *,
+    now: datetime,
+    content_type: str = "",
+    base_url: str = "",
+    default_language: str = "",
+    source_title: str = "",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
+) -> ParsedFeed:
+    """Parse feed bytes; raise ParseError with a clear message when they are not a usable feed."""
+    if len(data) > max_bytes:
+        raise ParseError(
+            "too_large", f"feed is {len(data):,} bytes, larger than the limit of {max_bytes:,} bytes"
+        )
+    if not data.strip():
+        raise ParseError("empty", "the feed is empty (no bytes)")
+    text, encoding, warnings = decode_bytes(data, content_type)
+    utf8 = text.encode("utf-8")
+    del text
+    # Drop C0 control characters that XML forbids; expat would otherwise give up on the whole feed.
+    utf8 = utf8.translate(None, _CONTROL)
+    utf8 = _XML_DECL_ENC.sub(rb'\1"utf-8"', utf8, count=1)
+    check_xml_safety(utf8)
+    headers = {"content-type": "application/xml; charset=utf-8"}
+    if base_url:
+        headers["content-location"] = base_url
+    result = feedparser.parse(io.BytesIO(utf8), response_headers=headers, sanitize_html=False)
+    del utf8
+    version = result.get("version") or ""
+    raw_entries = result.get("entries") or []
+    if not version and not raw_entries:
+        exc = result.get("bozo_exception")
+        detail = f": {exc}" if exc else ""
+        raise ParseError(
+            "not_a_feed", f"this is not an RSS or Atom feed (nothing recognisable found{detail})"
+        )
+    if result.get("bozo") and result.get("bozo_exception") is not None:
+        exc = result["bozo_exception"]
+        if not isinstance(exc, feedparser.CharacterEncodingOverride):
+            warnings.append(f"malformed feed, parsed leniently: {exc}")
+
+    feed = result.get("feed") or {}
+    feed_title = html_to_text(feed.get("title", ""))[:MAX_TITLE] or source_title
+    feed_link = _safe_link(feed.get("link", ""), base_url)
+    feed_lang = normalise_language(feed.get("language", "")) or normalise_language(default_language)
+    parsed = ParsedFeed(
+        title=feed_title,
+        link=feed_link,
+        language=feed_lang,
+        encoding=encoding,
+        version=version,
+        warnings=warnings,
+    )
+    link_base = base_url or feed_link
+    for raw in raw_entries:
+        if len(parsed.entries) >= max_entries:
+            parsed.skipped += 1
+            continue
+        entry = _normalise_entry(
+            raw, now=now, link_base=link_base, feed_lang=feed_lang, feed_title=feed_title
+        )
+        if entry is None:
+            parsed.skipped += 1
+        else:
+            parsed.entries.append(entry)
+    if parsed.skipped:
+        parsed.warnings.append(f"{parsed.skipped} entries skipped (empty, or beyond the {max_entries} limit)")
+    return parsed
+
+
+def _normalise_entry(raw, *, now, link_base, feed_lang, feed_title) -> ParsedEntry | None:
+    title = html_to_text(raw.get("title", ""))[:MAX_TITLE]
+    body = ""
+    for content in raw.get("content") or []:
+        value = content.get("value") or ""
+        if len(value) > len(body):
+            body = value
+    summary = raw.get("summary", "") or ""
+    if len(summary) >= len(body) or len(body) > MAX_SUMMARY_INPUT:
+        body = summary or body
+    summary_html = clean_html(body)
+    summary_text = html_to_text(summary_html)[:MAX_SUMMARY_TEXT]
+    link = _safe_link(raw.get("link", ""), link_base)
+    guid = (raw.get("id") or raw.get("guid") or "").strip()[:MAX_GUID]
+    if not title and not summary_text:
+        return None
+    if not title:
+        title = summary_text[:140]
+    published = None
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        published = _to_datetime(raw.get(key))
+        if published:
+            break
+    estimated = published is None or published > now + FUTURE_TOLERANCE or published < EARLIEST
+    if estimated:
+        published = now
+    return ParsedEntry(
+        guid=guid,
+        link=link,
+        canonical_link=canonicalize_url(link),
+        title=title,
+        summary_html=summary_html,
+        summary_text=summary_text,
+        published=published,
+        published_estimated=estimated,
+        language=_entry_language(title, summary_text, feed_lang),
+        outlet=outlet_from(link, feed_title),
+        content_hash=content_hash(title, summary_text),
+    )
