@@ -1,0 +1,58 @@
+# Watchpost: `make run` and `make test` do everything on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install migrate seed run web worker test test-fast lint format eval bench clean
+
+help:
+	@echo "make run    - install, migrate, load the watch list, start the web app and the worker (with its schedule)"
+	@echo "make test   - run the test suite"
+	@echo "make lint   - ruff"
+	@echo "make eval   - matcher precision/recall on the labelled headlines"
+	@echo "make bench  - benchmarks (ratios against baselines measured in the same run)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed
+
+run: seed
+	@$(BIN)/python manage.py ensure_admin
+	@echo "Watchpost on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/) - Ctrl-C stops the web app and the worker."
+	@trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2 & \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+web: seed
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+worker: seed
+	$(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf var/celery var/test-*.sqlite3 .pytest_cache

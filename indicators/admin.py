@@ -1,0 +1,153 @@
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.utils import timezone
+
+from . import services
+from .models import Event, EventReview, EventSource, Indicator, State
+
+
+class EventInline(admin.TabularInline):
+    model = Event
+    fields = ("occurred_on", "direction", "state", "origin", "title")
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+    ordering = ("-occurred_on", "-id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(admin.ModelAdmin):
+    list_display = ("title", "slug", "category", "stage", "status_label", "status_since", "pending")
+    list_filter = ("category", "stage")
+    search_fields = ("slug", "title", "title_fr", "advance_criteria", "reverse_criteria")
+    readonly_fields = ("slug",)
+    inlines = [EventInline]
+
+    def get_queryset(self, request):
+        return services.with_status(super().get_queryset(request))
+
+    @admin.display(description="status")
+    def status_label(self, obj):
+        return services._to_status(obj).label
+
+    @admin.display(description="since")
+    def status_since(self, obj):
+        return services._to_status(obj).since
+
+    @admin.display(description="pending review")
+    def pending(self, obj):
+        return obj.pending_count
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the watch list is seeded; slugs are stable
+
+
+class EventSourceInline(admin.TabularInline):
+    model = EventSource
+    fields = ("url", "outlet", "language", "published_at")
+    extra = 0
+
+
+class EventReviewInline(admin.TabularInline):
+    model = EventReview
+    fields = ("at", "action", "from_state", "to_state", "actor", "actor_label", "changes", "note")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("title", "indicator", "direction", "state", "origin", "occurred_on", "source_count")
+    list_filter = ("indicator__category", "indicator__stage", "direction", "state", "origin", "indicator")
+    search_fields = ("title", "summary", "sources__url", "sources__outlet", "indicator__slug")
+    date_hierarchy = "occurred_on"
+    list_select_related = ("indicator",)
+    readonly_fields = (
+        "state",
+        "origin",
+        "created_by",
+        "created_at",
+        "reviewed_by",
+        "reviewed_at",
+        "story",
+        "match_rule",
+        "match_terms",
+        "match_score",
+    )
+    raw_id_fields = ("indicator",)
+    inlines = [EventSourceInline, EventReviewInline]
+    actions = ["confirm_selected", "reject_selected"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_sources=Count("sources"))
+
+    @admin.display(description="sources", ordering="n_sources")
+    def source_count(self, obj):
+        return obj.n_sources
+
+    def save_model(self, request, obj, form, change):
+        now = timezone.now()
+        if change:
+            fields = {
+                name: form.cleaned_data[name]
+                for name in form.changed_data
+                if name in {"direction", "title", "summary", "occurred_on"}
+            }
+            if "indicator" in form.changed_data:
+                fields["indicator_id"] = form.cleaned_data["indicator"].pk
+            services.edit_event(obj.pk, actor_id=request.user.pk, now=now, **fields)
+            obj.refresh_from_db()
+        else:
+            # Added in the admin: a manual event, confirmed, with its author recorded.
+            obj.origin = "manual"
+            obj.state = State.CONFIRMED
+            obj.created_by = obj.reviewed_by = request.user
+            obj.reviewed_at = obj.created_at = now
+            super().save_model(request, obj, form, change)
+            EventReview.objects.create(
+                event=obj, action=EventReview.Action.CREATED, to_state=obj.state, actor=request.user, at=now
+            )
+
+    def _review(self, request, queryset, action):
+        done = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                services.review_event(pk, action=action, actor_id=request.user.pk, now=timezone.now())
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"Event {pk}: {'; '.join(exc.messages)}", messages.ERROR)
+        self.message_user(request, f"{done} event(s) {action}ed.", messages.SUCCESS)
+
+    @admin.action(description="Confirm selected events")
+    def confirm_selected(self, request, queryset):
+        self._review(request, queryset, "confirm")
+
+    @admin.action(description="Reject selected events")
+    def reject_selected(self, request, queryset):
+        self._review(request, queryset, "reject")
+
+
+@admin.register(EventReview)
+class EventReviewAdmin(admin.ModelAdmin):
+    list_display = ("at", "event", "action", "from_state", "to_state", "actor", "actor_label")
+    list_filter = ("action", "to_state")
+    search_fields = ("event__title", "note")
+    list_select_related = ("event", "actor")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

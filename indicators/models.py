@@ -1,0 +1,212 @@
+"""The watch list (indicators) and what happened (events with their evidence and audit trail)."""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Category(models.TextChoices):
+    GROUND = "ground", "Ground"
+    HUMANITARIAN = "humanitarian", "Humanitarian"
+    POLITICAL = "political", "Political"
+    COERCIVE = "coercive", "Coercive"
+
+
+class Direction(models.TextChoices):
+    ADVANCE = "advance", "Advance"
+    REVERSE = "reverse", "Reverse"
+
+
+class Origin(models.TextChoices):
+    FEED = "feed", "Feed"
+    MANUAL = "manual", "Manual"
+
+
+class State(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected"
+
+
+class Language(models.TextChoices):
+    EN = "en", "English"
+    FR = "fr", "French"
+    RU = "ru", "Russian"
+    UK = "uk", "Ukrainian"
+
+
+STAGE_CHOICES = [
+    (1, "1 - low-visibility measures"),
+    (2, "2 - local freeze and verification"),
+    (3, "3 - political settlement"),
+]
+
+
+def _choices_check(field, choices_cls, name):
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices_cls.values}), name=name)
+
+
+class Indicator(models.Model):
+    """One item of the editorial's watch list. Slugs are stable: tools and tests rely on them."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    category = models.CharField(max_length=16, choices=Category.choices)
+    stage = models.PositiveSmallIntegerField(
+        choices=STAGE_CHOICES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3)],
+        help_text="Step of the editorial's de-escalation sequence; blank where it does not place it.",
+    )
+    title = models.CharField(max_length=200)
+    title_fr = models.CharField("editorial wording (French)", max_length=300, blank=True)
+    advance_criteria = models.TextField("what counts as advance")
+    reverse_criteria = models.TextField("what counts as reverse")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order within the watch list.")
+
+    class Meta:
+        ordering = ["position", "slug"]
+        constraints = [
+            _choices_check("category", Category, "indicator_category_valid"),
+            models.CheckConstraint(
+                condition=Q(stage__isnull=True) | Q(stage__gte=1, stage__lte=3), name="indicator_stage_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("indicator", args=[self.slug])
+
+
+class Event(models.Model):
+    """One thing that happened and bears on one indicator, with the evidence for it."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="events")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    occurred_on = models.DateField("happened on", db_index=True)
+    title = models.CharField(max_length=500)
+    summary = models.TextField(blank=True)
+    origin = models.CharField(max_length=8, choices=Origin.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PROPOSED, db_index=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Why a matcher proposed it (empty for manual events).
+    story = models.ForeignKey(
+        "tracker.Story", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    match_rule = models.CharField(max_length=200, blank=True)
+    match_terms = models.JSONField(default=list, blank=True)
+    match_score = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_on", "-id"]
+        indexes = [models.Index(fields=["indicator", "state", "occurred_on"])]
+        constraints = [
+            _choices_check("direction", Direction, "event_direction_valid"),
+            _choices_check("origin", Origin, "event_origin_valid"),
+            _choices_check("state", State, "event_state_valid"),
+            models.UniqueConstraint(
+                fields=["story", "indicator"],
+                condition=Q(story__isnull=False),
+                name="event_one_per_story_and_indicator",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.occurred_on} {self.get_direction_display()} · {self.title}"
+
+    def clean(self):
+        super().clean()
+        if self.occurred_on:
+            latest = timezone.localdate() + datetime.timedelta(days=settings.WATCHPOST_MAX_FUTURE_DAYS)
+            if self.occurred_on > latest:
+                raise ValidationError(
+                    {
+                        "occurred_on": (
+                            f"{self.occurred_on:%d %B %Y} is in the future. An event records what has "
+                            f"happened: use a date no later than {latest:%d %B %Y}."
+                        )
+                    }
+                )
+        if self.origin == Origin.FEED and self.pk and not self.sources.exclude(url="").exists():
+            raise ValidationError("An event proposed from a feed needs at least one source URL.")
+
+    @property
+    def corroboration(self):
+        """How many independent outlets carried it."""
+        return len({(s.outlet or s.url).lower() for s in self.sources.all()})
+
+
+http_url_validator = URLValidator(
+    schemes=["http", "https"], message="Enter a full web address starting with http:// or https://."
+)
+
+
+class EventSource(models.Model):
+    """A piece of evidence: where the event was reported."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sources")
+    url = models.URLField(max_length=2000, validators=[http_url_validator])
+    outlet = models.CharField(max_length=200, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    entry = models.ForeignKey(
+        "tracker.Entry", null=True, blank=True, on_delete=models.SET_NULL, related_name="event_sources"
+    )
+
+    class Meta:
+        ordering = ["published_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "url"], name="eventsource_unique_url_per_event"),
+            models.CheckConstraint(condition=~Q(url=""), name="eventsource_url_required"),
+        ]
+
+    def __str__(self):
+        return self.outlet or self.url
+
+
+class EventReview(models.Model):
+    """Audit trail: every change of review state (and every edit) of an event."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        CONFIRMED = "confirmed", "Confirmed"
+        REJECTED = "rejected", "Rejected"
+        REOPENED = "reopened", "Reopened"
+        EDITED = "edited", "Edited"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="reviews")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    from_state = models.CharField(max_length=10, choices=State.choices, blank=True)
+    to_state = models.CharField(max_length=10, choices=State.choices)
+    changes = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=100, blank=True, help_text="Who acted when not a user.")
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        who = self.actor or self.actor_label or "system"
+        return f"{self.at:%Y-%m-%d %H:%M} {who}: {self.get_action_display()}"

@@ -1,0 +1,298 @@
+"""Plain service functions for the watch list: recording events, reviewing them, deriving status.
+
+Views, tasks and commands call these; they take ids and `now`, validate through the models, and write
+the audit trail in the same transaction as the change.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from .models import Direction, Event, EventReview, EventSource, Indicator, Origin, State
+
+# --- Status -------------------------------------------------------------------------------------------
+
+
+class Status:
+    NOT_SEEN = "not_seen"
+    ADVANCING = "advancing"
+    REVERSED = "reversed"
+
+    LABELS = {NOT_SEEN: "not seen", ADVANCING: "advancing", REVERSED: "reversed"}
+
+
+@dataclass(frozen=True)
+class IndicatorStatus:
+    indicator: Indicator
+    status: str  # Status.*; derived from confirmed events only
+    since: datetime.date | None  # when the indicator entered its current status
+    last_event_on: datetime.date | None  # date of the latest confirmed event
+    confirmed: int
+    pending: int  # proposed events awaiting review: shown as pending, never as confirmed
+
+    @property
+    def label(self):
+        if self.status == Status.NOT_SEEN and self.pending:
+            return "pending review"
+        return Status.LABELS[self.status]
+
+
+def _confirmed(since=None, until=None):
+    qs = Event.objects.filter(indicator=OuterRef("pk"), state=State.CONFIRMED)
+    if since:
+        qs = qs.filter(occurred_on__gte=since)
+    if until:
+        qs = qs.filter(occurred_on__lte=until)
+    return qs
+
+
+def _count(qs):
+    return Coalesce(
+        Subquery(qs.order_by().values("indicator").annotate(n=Count("id")).values("n")[:1]),
+        Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def with_status(queryset=None, *, since=None, until=None):
+    """Annotate indicators with their status fields, in one query whatever the number of events.
+
+    The status is that of the latest confirmed event (by date, then by id) within [since, until]; the
+    status began with the first confirmed event of that direction after the latest opposite one.
+    """
+    queryset = Indicator.objects.all() if queryset is None else queryset
+    confirmed = _confirmed(since, until)
+    latest = confirmed.order_by("-occurred_on", "-id")
+    annotated = queryset.annotate(
+        last_direction=Subquery(latest.values("direction")[:1]),
+        last_event_on=Subquery(latest.values("occurred_on")[:1]),
+        confirmed_count=_count(confirmed),
+        pending_count=_count(Event.objects.filter(indicator=OuterRef("pk"), state=State.PROPOSED)),
+    ).annotate(
+        last_opposite_on=Subquery(
+            latest.exclude(direction=OuterRef("last_direction")).values("occurred_on")[:1]
+        ),
+    )
+    same_direction = confirmed.filter(direction=OuterRef("last_direction")).order_by("occurred_on", "id")
+    return annotated.annotate(
+        first_on=Subquery(same_direction.values("occurred_on")[:1]),
+        run_start_on=Subquery(
+            same_direction.filter(occurred_on__gt=OuterRef("last_opposite_on")).values("occurred_on")[:1]
+        ),
+    )
+
+
+def _to_status(ind):
+    if ind.last_direction is None:
+        status, since = Status.NOT_SEEN, None
+    else:
+        status = Status.ADVANCING if ind.last_direction == Direction.ADVANCE else Status.REVERSED
+        if ind.last_opposite_on is None:
+            since = ind.first_on
+        else:
+            # When the opposite event and the latest one share a day, the change happened that day.
+            since = ind.run_start_on or ind.last_event_on
+    return IndicatorStatus(
+        indicator=ind,
+        status=status,
+        since=since,
+        last_event_on=ind.last_event_on,
+        confirmed=ind.confirmed_count,
+        pending=ind.pending_count,
+    )
+
+
+def indicator_statuses(*, since=None, until=None, queryset=None):
+    """Status of every indicator (ordered as the watch list), derived from confirmed events."""
+    return [_to_status(ind) for ind in with_status(queryset, since=since, until=until)]
+
+
+def indicator_status(indicator_id, *, since=None, until=None):
+    return indicator_statuses(since=since, until=until, queryset=Indicator.objects.filter(pk=indicator_id))[0]
+
+
+# --- Recording events ---------------------------------------------------------------------------------
+
+
+def record_event(
+    *,
+    indicator_id,
+    direction,
+    occurred_on,
+    title,
+    now,
+    origin=Origin.MANUAL,
+    summary="",
+    sources=(),
+    actor_id=None,
+    actor_label="",
+    story_id=None,
+    match_rule="",
+    match_terms=(),
+    match_score=None,
+):
+    """Create an event with its evidence and the first line of its audit trail.
+
+    A manual event logged by an analyst is confirmed on save, with the author recorded; an event from a
+    feed starts as `proposed` and needs at least one source URL. `sources` is a list of dicts with `url`
+    and optionally `outlet`, `language`, `published_at`, `entry_id`. Raises ValidationError (field by
+    field) on bad input; nothing is written then.
+    """
+    sources = [dict(s) for s in sources]
+    if origin == Origin.FEED and not any(s.get("url") for s in sources):
+        raise ValidationError({"sources": "An event proposed from a feed needs at least one source URL."})
+    manual = origin == Origin.MANUAL
+    event = Event(
+        indicator_id=indicator_id,
+        direction=direction,
+        occurred_on=occurred_on,
+        title=(title or "").strip(),
+        summary=(summary or "").strip(),
+        origin=origin,
+        state=State.CONFIRMED if manual else State.PROPOSED,
+        created_by_id=actor_id,
+        reviewed_by_id=actor_id if manual else None,
+        reviewed_at=now if manual else None,
+        created_at=now,
+        story_id=story_id,
+        match_rule=match_rule,
+        match_terms=list(match_terms),
+        match_score=match_score,
+    )
+    if indicator_id is not None and not Indicator.objects.filter(pk=indicator_id).exists():
+        raise ValidationError({"indicator": "Unknown indicator: choose one of the watch list."})
+    event.full_clean(exclude=["story"] if story_id is None else None, validate_unique=False)
+    source_rows = [EventSource(event=event, **s) for s in sources]
+    for row in source_rows:
+        row.full_clean(exclude=["event"], validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        event.save()
+        seen = set()
+        for row in source_rows:
+            if row.url in seen:
+                continue
+            seen.add(row.url)
+            row.event = event
+            row.save()
+        EventReview.objects.create(
+            event=event,
+            action=EventReview.Action.CREATED,
+            to_state=event.state,
+            actor_id=actor_id,
+            actor_label=actor_label,
+            at=now,
+        )
+    return event
+
+
+def add_source(*, event_id, url, now, outlet="", language="", published_at=None, entry_id=None):
+    """Attach one more piece of evidence to an event (same URL twice is ignored). Returns True if added."""
+    row = EventSource(
+        event_id=event_id,
+        url=url,
+        outlet=outlet,
+        language=language,
+        published_at=published_at,
+        entry_id=entry_id,
+    )
+    row.full_clean(exclude=["event"], validate_unique=False, validate_constraints=False)
+    _, created = EventSource.objects.get_or_create(
+        event_id=event_id,
+        url=url,
+        defaults={"outlet": outlet, "language": language, "published_at": published_at, "entry_id": entry_id},
+    )
+    return created
+
+
+# --- Reviewing events ---------------------------------------------------------------------------------
+
+_TRANSITIONS = {
+    "confirm": (State.CONFIRMED, EventReview.Action.CONFIRMED),
+    "reject": (State.REJECTED, EventReview.Action.REJECTED),
+    "reopen": (State.PROPOSED, EventReview.Action.REOPENED),
+}
+
+
+def review_event(event_id, *, action, actor_id, now, direction=None, indicator_id=None, note=""):
+    """Confirm, reject or reopen an event, optionally correcting its direction or indicator first.
+
+    Runs under a row lock so that two analysts acting at once each see the other's decision; every
+    decision lands in the audit trail with what changed.
+    """
+    if action not in _TRANSITIONS:
+        raise ValidationError({"action": f"Unknown review action {action!r}: use confirm, reject or reopen."})
+    to_state, audit_action = _TRANSITIONS[action]
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event_id)
+        changes = _apply_edits(event, direction=direction, indicator_id=indicator_id)
+        from_state = event.state
+        if from_state == to_state and not changes:
+            return event
+        event.state = to_state
+        event.reviewed_by_id = actor_id
+        event.reviewed_at = now
+        event.full_clean(validate_unique=False, validate_constraints=False)
+        event.save()
+        EventReview.objects.create(
+            event=event,
+            action=audit_action,
+            from_state=from_state,
+            to_state=to_state,
+            changes=changes,
+            actor_id=actor_id,
+            note=note,
+            at=now,
+        )
+    return event
+
+
+def edit_event(event_id, *, actor_id, now, note="", **fields):
+    """Change an event's fields (direction, indicator_id, title, summary, occurred_on), with an audit line."""
+    allowed = {"direction", "indicator_id", "title", "summary", "occurred_on"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event_id)
+        changes = _apply_edits(event, **fields)
+        if not changes:
+            return event
+        event.full_clean(validate_unique=False, validate_constraints=False)
+        event.save()
+        EventReview.objects.create(
+            event=event,
+            action=EventReview.Action.EDITED,
+            from_state=event.state,
+            to_state=event.state,
+            changes=changes,
+            actor_id=actor_id,
+            note=note,
+            at=now,
+        )
+    return event
+
+
+def _apply_edits(event, **fields):
+    changes = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if name == "indicator_id" and not Indicator.objects.filter(pk=value).exists():
+            raise ValidationError({"indicator": "Unknown indicator: choose one of the watch list."})
+        old = getattr(event, name)
+        if old != value:
+            changes[name] = [_jsonable(old), _jsonable(value)]
+            setattr(event, name, value)
+    if "indicator_id" in changes:
+        old_id, new_id = changes.pop("indicator_id")
+        slugs = dict(Indicator.objects.filter(pk__in=[old_id, new_id]).values_list("pk", "slug"))
+        changes["indicator"] = [slugs.get(old_id), slugs.get(new_id)]
+    return changes
+
+
+def _jsonable(value):
+    return value.isoformat() if isinstance(value, datetime.date) else value

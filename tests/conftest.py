@@ -1,0 +1,219 @@
+"""Shared fixtures: personas, service checks, a real Celery worker.
+
+Tests that need PostgreSQL, Redis or Chromium ask for them through `require_service`: on a bare machine
+they skip with the reason; with REQUIRE_SERVICES=1 (as in .ci/run) the same situation fails instead.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") not in ("", "0", "false", "no")
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_service(available, reason):
+    """Skip (or, under REQUIRE_SERVICES=1, fail) when a service is missing."""
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- Database -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Give each test run its own test database, so parallel runs never collide.
+
+    SQLite gets a file (not memory) so that a Celery worker subprocess can open the same database.
+    """
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    suffix = os.environ.get("TEST_DB_SUFFIX", "")
+    test = db.setdefault("TEST", {})
+    if db["ENGINE"].endswith("sqlite3"):
+        test["NAME"] = str(ROOT / "var" / f"test-{suffix or 'db'}-{os.getpid()}.sqlite3")
+    elif suffix:
+        test["NAME"] = f"test_{db['NAME']}_{suffix}"
+
+
+def test_database_url():
+    """The URL of the test database, for a worker subprocess."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    user = s.get("USER") or ""
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgres://{auth}{s.get('HOST') or '127.0.0.1'}{port}/{s['NAME']}"
+
+
+# --- Personas -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def analysts_group(db):
+    from django.contrib.auth.models import Group
+
+    group, _ = Group.objects.get_or_create(name="analysts")
+    return group
+
+
+@pytest.fixture
+def alice(db, analysts_group):
+    """Alice, the analyst: logs and reviews events."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("alice", "alice@example.org", "alice-password-1")
+    user.groups.add(analysts_group)
+    return user
+
+
+@pytest.fixture
+def bob(db):
+    """Bob, a viewer: reads dashboards, writes nothing."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("bob", "bob@example.org", "bob-password-1")
+
+
+@pytest.fixture
+def admin_user(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("root", "root@example.org", "root-password-1")
+
+
+# --- Redis and a real Celery worker -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        ok, why = True, ""
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available", reported below
+        ok, why = False, f"{type(exc).__name__}: {exc}"
+    require_service(ok, f"Redis is not reachable at {url} ({why})")
+    return url
+
+
+@pytest.fixture
+def celery_worker(redis_url, transactional_db, tmp_path):
+    """A real `celery -A config worker` subprocess over Redis, on a queue of its own, using the test
+    database. Yields the Celery app configured to send to it; tasks sent with `.delay()` reach it."""
+    from config.celery_app import app
+
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    env = dict(os.environ)
+    env.update(
+        {
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "CELERY_RESULT_BACKEND": redis_url,
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "DATABASE_URL": test_database_url(),
+            "WATCHPOST_READ_DOTENV": "0",
+        }
+    )
+    env.update(getattr(celery_worker, "extra_env", {}))
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                queue,
+                "--pool",
+                "solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "info",
+                "-n",
+                f"{queue}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    saved = {
+        k: app.conf.get(k)
+        for k in ("broker_url", "result_backend", "task_default_queue", "task_always_eager")
+    }
+    app.conf.update(
+        broker_url=redis_url, result_backend=redis_url, task_default_queue=queue, task_always_eager=False
+    )
+    _reset_celery_connections(app)
+    try:
+        yield app
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        app.conf.update(saved)
+        _reset_celery_connections(app)
+        if proc.returncode not in (0, -15, None):
+            sys.stderr.write(log.read_text(errors="replace")[-4000:])
+
+
+def _reset_celery_connections(app):
+    app._pool = None
+    for attr in ("backend", "amqp"):
+        app._local.__dict__.pop(attr, None)
+    app.__dict__.pop("backend", None)
+    app.__dict__.pop("amqp", None)
+
+
+# --- Chromium -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    have = Path(CHROMIUM).exists() and shutil.which("chromium") is not None
+    require_service(have, f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_service(False, "the playwright Python package is not installed")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

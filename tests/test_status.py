@@ -1,0 +1,97 @@
+import datetime
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from indicators.models import Indicator
+from indicators.services import Status, indicator_status, indicator_statuses, record_event, review_event
+
+D = datetime.date
+
+
+def log(slug, direction, day, *, origin="manual", actor=None):
+    ind = Indicator.objects.get(slug=slug)
+    return record_event(
+        indicator_id=ind.pk,
+        direction=direction,
+        occurred_on=day,
+        title=f"{slug} {direction} {day}",
+        origin=origin,
+        sources=[{"url": f"https://example.org/{slug}/{day}/{direction}", "outlet": "Example"}],
+        actor_id=actor.pk if actor else None,
+        now=timezone.now(),
+    )
+
+
+def status(slug):
+    return indicator_status(Indicator.objects.get(slug=slug).pk)
+
+
+def test_an_indicator_with_no_events_is_not_seen(db):
+    s = status("ceasefire")
+    assert (s.status, s.since, s.label, s.pending) == (Status.NOT_SEEN, None, "not seen", 0)
+
+
+def test_advances_then_a_reversal(db, alice):
+    log("prisoner-exchange", "advance", D(2025, 8, 24), actor=alice)
+    log("prisoner-exchange", "advance", D(2025, 10, 2), actor=alice)
+    s = status("prisoner-exchange")
+    assert (s.status, s.since, s.last_event_on, s.confirmed) == (
+        Status.ADVANCING,
+        D(2025, 8, 24),
+        D(2025, 10, 2),
+        2,
+    )
+
+    log("prisoner-exchange", "reverse", D(2025, 11, 5), actor=alice)
+    s = status("prisoner-exchange")
+    assert (s.status, s.since, s.label) == (Status.REVERSED, D(2025, 11, 5), "reversed")
+
+    log("prisoner-exchange", "advance", D(2025, 12, 1), actor=alice)
+    log("prisoner-exchange", "advance", D(2025, 12, 9), actor=alice)
+    s = status("prisoner-exchange")
+    assert (s.status, s.since, s.last_event_on) == (Status.ADVANCING, D(2025, 12, 1), D(2025, 12, 9))
+
+
+def test_status_follows_event_dates_not_entry_order(db, alice):
+    log("second-summit", "reverse", D(2025, 10, 22), actor=alice)
+    log("second-summit", "advance", D(2025, 10, 16), actor=alice)  # logged later, happened earlier
+    assert status("second-summit").status == Status.REVERSED
+
+
+def test_proposed_events_show_as_pending_never_as_confirmed(db, alice):
+    proposed = log("evacuation", "advance", D(2025, 9, 1), origin="feed")
+    s = status("evacuation")
+    assert (s.status, s.pending, s.label) == (Status.NOT_SEEN, 1, "pending review")
+
+    review_event(proposed.pk, action="reject", actor_id=alice.pk, now=timezone.now())
+    s = status("evacuation")
+    assert (s.status, s.pending, s.label) == (Status.NOT_SEEN, 0, "not seen")
+
+    second = log("evacuation", "reverse", D(2025, 9, 3), origin="feed")
+    review_event(second.pk, action="confirm", actor_id=alice.pk, now=timezone.now())
+    assert status("evacuation").status == Status.REVERSED
+
+
+def test_status_within_a_date_range(db, alice):
+    log("sanctions-pressure", "advance", D(2025, 8, 20), actor=alice)
+    log("sanctions-pressure", "reverse", D(2025, 10, 1), actor=alice)
+    ind = Indicator.objects.filter(slug="sanctions-pressure")
+    (s,) = indicator_statuses(queryset=ind, until=D(2025, 9, 30))
+    assert s.status == Status.ADVANCING
+    (s,) = indicator_statuses(queryset=ind, since=D(2025, 11, 1))
+    assert s.status == Status.NOT_SEEN
+
+
+def test_all_statuses_in_one_query_whatever_the_number_of_events(db, alice):
+    with CaptureQueriesContext(connection) as few:
+        assert len(indicator_statuses()) == 16
+    for i in range(30):
+        log(
+            "strike-reduction", "advance" if i % 2 else "reverse", D(2025, 8, 16) + datetime.timedelta(days=i)
+        )
+    with CaptureQueriesContext(connection) as many:
+        statuses = indicator_statuses()
+    assert len(many) == len(few) == 1
+    assert [s.indicator.slug for s in statuses][:1] == ["strike-reduction"]

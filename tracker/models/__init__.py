@@ -1,0 +1,3 @@
+# Models are split by feature; each module owns its part of the tracker app.
+from .digests import *  # noqa: F401,F403
+from .feeds import *  # noqa: F401,F403

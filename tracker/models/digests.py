@@ -1,0 +1,3 @@
+"""Digest subscriptions (see tracker/digests/)."""
+
+__all__ = []

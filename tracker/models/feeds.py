@@ -1,0 +1,76 @@
+"""News feeds, the entries read from them, and stories (clusters of reports of one event)."""
+
+from django.db import models
+from django.utils import timezone
+
+__all__ = ["Feed", "Story", "Entry"]
+
+
+class Feed(models.Model):
+    url = models.URLField(max_length=1000, unique=True)
+    title = models.CharField(max_length=200, blank=True)
+    language = models.CharField(
+        max_length=8, blank=True, help_text="en, fr, ru or uk; blank to detect per entry."
+    )
+    theatre = models.BooleanField(
+        default=False, help_text="Every item is about the Russia-Ukraine war (a Ukraine-focused outlet)."
+    )
+    active = models.BooleanField(default=True)
+
+    # Health
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error_kind = models.CharField(max_length=40, blank=True)
+    last_error_message = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["title", "url"]
+
+    def __str__(self):
+        return self.title or self.url
+
+
+class Story(models.Model):
+    """Near-identical reports of one event from different outlets: counted once."""
+
+    title = models.CharField(max_length=500)
+    first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    outlet_count = models.PositiveIntegerField(default=1, help_text="Independent outlets that carried it.")
+
+    class Meta:
+        ordering = ["-first_seen_at"]
+        verbose_name_plural = "stories"
+
+    def __str__(self):
+        return self.title
+
+
+class Entry(models.Model):
+    """One item read from a feed (or an imported file), stored once."""
+
+    feed = models.ForeignKey(Feed, null=True, blank=True, on_delete=models.SET_NULL, related_name="entries")
+    story = models.ForeignKey(Story, null=True, blank=True, on_delete=models.SET_NULL, related_name="entries")
+    guid = models.CharField(max_length=1000, blank=True, db_index=True)
+    link = models.URLField(max_length=2000, blank=True)
+    canonical_link = models.URLField(max_length=2000, blank=True, db_index=True)
+    title = models.CharField(max_length=1000)
+    summary = models.TextField(blank=True, help_text="Sanitised HTML.")
+    lang = models.CharField(max_length=8, blank=True)
+    outlet = models.CharField(max_length=200, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    fetched_at = models.DateTimeField(default=timezone.now)
+    content_hash = models.CharField(max_length=64, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        verbose_name_plural = "entries"
+
+    def __str__(self):
+        return self.title
