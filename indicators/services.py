@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from .models import Direction, Event, EventReview, EventSource, Indicator, Origin, State
@@ -296,3 +296,51 @@ def _apply_edits(event, **fields):
 
 def _jsonable(value):
     return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+# --- Trends (CrisisWatch-style arrows) ----------------------------------------------------------------
+
+
+class Arrow:
+    IMPROVED = "improved"  # more confirmed advances than reverses in the window
+    DETERIORATED = "deteriorated"  # more reverses than advances
+    MIXED = "mixed"  # both, in equal number
+    UNCHANGED = "unchanged"  # no confirmed event in the window
+
+    SYMBOLS = {IMPROVED: "↑", DETERIORATED: "↓", MIXED: "↕", UNCHANGED: "→"}
+
+
+@dataclass(frozen=True)
+class Trend:
+    advances: int
+    reverses: int
+
+    @property
+    def arrow(self):
+        if self.advances > self.reverses:
+            return Arrow.IMPROVED
+        if self.reverses > self.advances:
+            return Arrow.DETERIORATED
+        return Arrow.MIXED if self.advances else Arrow.UNCHANGED
+
+    @property
+    def symbol(self):
+        return Arrow.SYMBOLS[self.arrow]
+
+
+def indicator_trends(*, since, until):
+    """Confirmed advances and reverses per indicator id in [since, until] (dates), in one query.
+
+    Every indicator gets a Trend, with zero counts where nothing was confirmed in the window.
+    """
+    rows = (
+        Event.objects.filter(state=State.CONFIRMED, occurred_on__gte=since, occurred_on__lte=until)
+        .values("indicator_id")
+        .annotate(
+            advances=Count("id", filter=Q(direction=Direction.ADVANCE)),
+            reverses=Count("id", filter=Q(direction=Direction.REVERSE)),
+        )
+        .order_by()
+    )
+    counts = {r["indicator_id"]: Trend(r["advances"], r["reverses"]) for r in rows}
+    return {pk: counts.get(pk, Trend(0, 0)) for pk in Indicator.objects.values_list("pk", flat=True)}

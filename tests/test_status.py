@@ -95,3 +95,29 @@ def test_all_statuses_in_one_query_whatever_the_number_of_events(db, alice):
         statuses = indicator_statuses()
     assert len(many) == len(few) == 1
     assert [s.indicator.slug for s in statuses][:1] == ["strike-reduction"]
+
+
+def test_weekly_trend_arrows(db, alice):
+    from indicators.services import indicator_trends
+
+    week = (D(2025, 9, 1), D(2025, 9, 7))
+    log("prisoner-exchange", "advance", D(2025, 9, 2))
+    log("prisoner-exchange", "advance", D(2025, 9, 5))
+    log("prisoner-exchange", "reverse", D(2025, 9, 6))
+    log("strike-reduction", "reverse", D(2025, 9, 3))
+    log("evacuation", "advance", D(2025, 9, 3))
+    log("evacuation", "reverse", D(2025, 9, 4))
+    log("ceasefire", "advance", D(2025, 9, 8))  # outside the week
+    log("second-summit", "advance", D(2025, 9, 3), origin="feed")  # proposed: does not count
+    trends = {
+        Indicator.objects.get(pk=pk).slug: t
+        for pk, t in indicator_trends(since=week[0], until=week[1]).items()
+    }
+    assert len(trends) == 16
+    got = {slug: (t.arrow, t.symbol) for slug, t in trends.items() if t.arrow != "unchanged"}
+    assert got == {
+        "prisoner-exchange": ("improved", "↑"),
+        "strike-reduction": ("deteriorated", "↓"),
+        "evacuation": ("mixed", "↕"),
+    }
+    assert (trends["ceasefire"].symbol, trends["second-summit"].advances) == ("→", 0)
