@@ -1,0 +1,393 @@
+"""The matching engine: rules compiled once into a stem index, then matched against entries.
+
+A rule is data: one record per (indicator, language) with phrases for `terms`, `reverse_cues` and
+`exclusions`. Global per-language scope phrases say whether an entry is about the Russia-Ukraine
+theatre (`theatre`) or about another theatre (`off_theatre`).
+
+Direction: `terms` are evidence for the indicator; `reverse_terms` are evidence that also say the
+indicator goes the other way ("record drone attack", "village captured"); `reverse_cues` are not
+evidence on their own but flip a match to reverse ("rejected", "postponed", "eased"). A reverse phrase
+lying inside a longer matched term is ignored, so "halt strikes on energy infrastructure" stays advance
+although "strikes on energy infrastructure" is a reverse term.
+
+Phrase syntax (one phrase per string):
+- words are stemmed like the text, so "prisoner exchange" also matches "prisoners exchanged";
+- consecutive words must appear in order, with at most MAX_GAP other words between them;
+- a word ending in `*` matches any word starting with it (on the normalised, unstemmed form):
+  "військовополон*";
+- a word starting with `=` matches only that exact normalised word (no stemming): "=us";
+- an optional weight after a bar: "talks | 0.4" (default DEFAULT_TERM_WEIGHT).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .text import LANGUAGES, detect_language, normalise, stem, stems, tokenise
+
+MATCH_THRESHOLD = 0.5
+DEFAULT_TERM_WEIGHT = 0.7
+SUMMARY_FACTOR = 0.6
+MAX_GAP = 2
+MAX_TERM_EVIDENCE = 0.95
+
+KIND_TERM = "term"
+KIND_REVERSE_TERM = "reverse_term"
+KIND_REVERSE = "reverse"
+KIND_EXCLUSION = "exclusion"
+KIND_THEATRE = "theatre"
+KIND_OFF = "off_theatre"
+
+ADVANCE = "advance"
+REVERSE = "reverse"
+
+
+class RuleError(ValueError):
+    """A rule or phrase that cannot be compiled; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One rule: an indicator in one language. `name` identifies it in explanations."""
+
+    indicator: str
+    lang: str
+    terms: tuple[str, ...]
+    reverse_cues: tuple[str, ...] = ()
+    exclusions: tuple[str, ...] = ()
+    weight: float = 1.0
+    name: str = ""
+    reverse_terms: tuple[str, ...] = ()
+
+    @property
+    def rule_id(self) -> str:
+        return self.name or f"{self.indicator}:{self.lang}"
+
+
+@dataclass(frozen=True)
+class ScopeSpec:
+    """Global scope phrases for one language."""
+
+    lang: str
+    theatre: tuple[str, ...] = ()
+    off_theatre: tuple[str, ...] = ()
+
+
+@dataclass
+class Match:
+    indicator: str
+    direction: str
+    score: float
+    terms: list[str]
+    rule: str
+    lang: str
+    reverse_cues: list[str] = field(default_factory=list)
+    theatre_cues: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "indicator": self.indicator,
+            "direction": self.direction,
+            "score": self.score,
+            "terms": list(self.terms),
+            "rule": self.rule,
+            "lang": self.lang,
+            "reverse_cues": list(self.reverse_cues),
+            "theatre_cues": list(self.theatre_cues),
+        }
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    pid: int
+    kind: str
+    owner: int  # rule index, -1 for scope phrases
+    text: str
+    keys: tuple[tuple[str, str], ...]  # ("s", stem) | ("p", prefix) | ("x", exact surface)
+    weight: float
+
+
+@dataclass
+class _Hit:
+    phrase: _Phrase
+    fields: set
+    surface: str
+    spans: list  # (field, start, end)
+
+
+def parse_phrase(raw: str, lang: str) -> tuple[tuple[tuple[str, str], ...], float, str]:
+    """Compile one phrase into token keys. Raises RuleError with a message saying what to fix."""
+    if not isinstance(raw, str):
+        raise RuleError(f"phrase {raw!r} must be text")
+    text, weight = raw, DEFAULT_TERM_WEIGHT
+    if "|" in raw:
+        text, _, weight_text = raw.rpartition("|")
+        try:
+            weight = float(weight_text.strip())
+        except ValueError:
+            raise RuleError(
+                f"phrase {raw!r}: the weight after '|' must be a number, e.g. 'talks | 0.4'"
+            ) from None
+        if not 0 < weight <= 1:
+            raise RuleError(f"phrase {raw!r}: the weight after '|' must be between 0 and 1")
+    keys = []
+    for word in normalise(text).split():
+        if word.startswith("="):
+            toks = tokenise(word[1:])
+            keys.extend(("x", t) for t in toks)
+        elif word.endswith("*"):
+            toks = tokenise(word[:-1])
+            if not toks:
+                continue
+            keys.extend(("s", stem(t, lang)) for t in toks[:-1])
+            if len(toks[-1]) < 3:
+                raise RuleError(f"phrase {raw!r}: a prefix before '*' needs at least 3 letters")
+            keys.append(("p", toks[-1]))
+        else:
+            keys.extend(("s", stem(t, lang)) for t in tokenise(word))
+    if not keys:
+        raise RuleError(f"phrase {raw!r} has no words")
+    return tuple(keys), weight, text.strip()
+
+
+class Matcher:
+    """Compiled rules. Build once (it is cheap to rebuild when rules change), call `match` many times."""
+
+    def __init__(
+        self, rules: Iterable[RuleSpec], scopes: Iterable[ScopeSpec], threshold: float = MATCH_THRESHOLD
+    ):
+        self.threshold = threshold
+        self.rules: list[RuleSpec] = list(rules)
+        self._phrases: list[_Phrase] = []
+        # per language: stem -> phrases, exact -> phrases, prefix -> phrases, prefix lengths
+        self._by_stem: dict[str, dict[str, list[_Phrase]]] = {lang: {} for lang in LANGUAGES}
+        self._by_exact: dict[str, dict[str, list[_Phrase]]] = {lang: {} for lang in LANGUAGES}
+        self._by_prefix: dict[str, dict[str, list[_Phrase]]] = {lang: {} for lang in LANGUAGES}
+        self._prefix_lengths: dict[str, list[int]] = {lang: [] for lang in LANGUAGES}
+        self._rules_by_lang: dict[str, list[int]] = {lang: [] for lang in LANGUAGES}
+        for idx, rule in enumerate(self.rules):
+            if rule.lang not in LANGUAGES:
+                raise RuleError(f"rule {rule.rule_id}: language must be one of {', '.join(LANGUAGES)}")
+            if not rule.terms and not rule.reverse_terms:
+                raise RuleError(f"rule {rule.rule_id}: needs at least one term")
+            self._rules_by_lang[rule.lang].append(idx)
+            for kind, phrases in (
+                (KIND_TERM, rule.terms),
+                (KIND_REVERSE_TERM, rule.reverse_terms),
+                (KIND_REVERSE, rule.reverse_cues),
+                (KIND_EXCLUSION, rule.exclusions),
+            ):
+                for raw in phrases:
+                    try:
+                        self._add(kind, idx, raw, rule.lang)
+                    except RuleError as exc:
+                        raise RuleError(f"rule {rule.rule_id}, {kind}: {exc}") from None
+        for scope in scopes:
+            if scope.lang not in LANGUAGES:
+                raise RuleError(f"scope: language must be one of {', '.join(LANGUAGES)}")
+            for kind, phrases in ((KIND_THEATRE, scope.theatre), (KIND_OFF, scope.off_theatre)):
+                for raw in phrases:
+                    self._add(kind, -1, raw, scope.lang)
+        for lang in LANGUAGES:
+            self._prefix_lengths[lang] = sorted({len(p) for p in self._by_prefix[lang]})
+
+    def _add(self, kind: str, owner: int, raw: str, lang: str) -> None:
+        keys, weight, text = parse_phrase(raw, lang)
+        phrase = _Phrase(len(self._phrases), kind, owner, text, keys, weight)
+        self._phrases.append(phrase)
+        key_type, value = keys[0]
+        table = {"s": self._by_stem, "x": self._by_exact, "p": self._by_prefix}[key_type][lang]
+        table.setdefault(value, []).append(phrase)
+
+    # ------------------------------------------------------------------ matching
+
+    def _scan(
+        self, tokens: list[str], token_stems: list[str], lang: str, field_name: str, hits: dict
+    ) -> None:
+        by_stem = self._by_stem[lang]
+        by_exact = self._by_exact[lang]
+        by_prefix = self._by_prefix[lang]
+        prefix_lengths = self._prefix_lengths[lang]
+        n = len(tokens)
+        for i in range(n):
+            candidates = by_stem.get(token_stems[i], ())
+            exact = by_exact.get(tokens[i])
+            if exact:
+                candidates = [*candidates, *exact]
+            for length in prefix_lengths:
+                if len(tokens[i]) < length:
+                    break
+                pref = by_prefix.get(tokens[i][:length])
+                if pref:
+                    candidates = [*candidates, *pref]
+            for phrase in candidates:
+                end = self._follow(phrase.keys, tokens, token_stems, i)
+                if end < 0:
+                    continue
+                hit = hits.get(phrase.pid)
+                if hit is None:
+                    hit = hits[phrase.pid] = _Hit(phrase, set(), " ".join(tokens[i : end + 1]), [])
+                hit.fields.add(field_name)
+                hit.spans.append((field_name, i, end))
+
+    @staticmethod
+    def _follow(keys, tokens, token_stems, start: int) -> int:
+        """Return the position of the phrase's last token when it matches from `start`, else -1."""
+        pos = start
+        n = len(tokens)
+        for key_type, value in keys[1:]:
+            found = -1
+            for j in range(pos + 1, min(n, pos + 2 + MAX_GAP)):
+                if (
+                    (key_type == "s" and token_stems[j] == value)
+                    or (key_type == "x" and tokens[j] == value)
+                    or (key_type == "p" and tokens[j].startswith(value))
+                ):
+                    found = j
+                    break
+            if found < 0:
+                return -1
+            pos = found
+        return pos
+
+    def analyse(self, title: str, summary: str = "", lang: str | None = None, theatre: bool = False) -> dict:
+        """Every phrase that fired and every rule's verdict, including those under the threshold."""
+        title = title or ""
+        summary = summary or ""
+        if lang not in LANGUAGES:
+            lang = detect_language(f"{title}. {summary}" if summary else title)
+        hits: dict[int, _Hit] = {}
+        for field_name, text in (("title", title), ("summary", summary)):
+            if text:
+                tokens = tokenise(normalise(text))
+                self._scan(tokens, stems(tokens, lang), lang, field_name, hits)
+
+        def side_score(kind):
+            return sum(2 if "title" in h.fields else 1 for h in hits.values() if h.phrase.kind == kind)
+
+        theatre_score = side_score(KIND_THEATRE)
+        off_score = side_score(KIND_OFF)
+        theatre_cues = sorted({h.surface for h in hits.values() if h.phrase.kind == KIND_THEATRE})
+        off_cues = sorted({h.surface for h in hits.values() if h.phrase.kind == KIND_OFF})
+        effective = theatre_score + (1 if theatre else 0)
+        if effective == 0:
+            scope = "no theatre cue"
+        elif off_score and off_score >= effective:
+            scope = "another theatre"
+        else:
+            scope = "in scope"
+
+        per_rule: dict[int, dict[str, list[_Hit]]] = {}
+        for hit in hits.values():
+            if hit.phrase.owner >= 0:
+                per_rule.setdefault(hit.phrase.owner, {}).setdefault(hit.phrase.kind, []).append(hit)
+
+        verdicts = []
+        for idx in sorted(per_rule):
+            rule = self.rules[idx]
+            groups = per_rule[idx]
+            advance_hits = groups.get(KIND_TERM, [])
+            covering = [
+                span for h in advance_hits for span in h.spans
+            ]  # reverse phrases inside a longer advance term do not count
+
+            def uncovered(hit, covering=covering):
+                return any(
+                    not any(
+                        f == cf and cs <= s and e <= ce and (ce - cs) > (e - s) for cf, cs, ce in covering
+                    )
+                    for f, s, e in hit.spans
+                )
+
+            reverse_term_hits = [h for h in groups.get(KIND_REVERSE_TERM, []) if uncovered(h)]
+            term_hits = _distinct(advance_hits + reverse_term_hits)
+            if not term_hits:
+                continue
+            excluded = sorted({h.surface for h in groups.get(KIND_EXCLUSION, [])})
+            missing = 1.0
+            for h in term_hits:
+                factor = 1.0 if "title" in h.fields else SUMMARY_FACTOR
+                missing *= 1.0 - min(MAX_TERM_EVIDENCE, h.phrase.weight * rule.weight * factor)
+            score = round(1.0 - missing, 3)
+            reverse_hits = [h for h in groups.get(KIND_REVERSE, []) if uncovered(h)]
+            title_terms = any("title" in h.fields for h in term_hits)
+            summary_terms = any("summary" in h.fields for h in term_hits)
+            reverse = any(
+                "title" in h.fields or ("summary" in h.fields and (summary_terms or not title_terms))
+                for h in reverse_hits + reverse_term_hits
+            )
+            verdicts.append(
+                {
+                    "rule": rule,
+                    "score": score,
+                    "direction": REVERSE if reverse else ADVANCE,
+                    "terms": sorted({h.surface for h in term_hits}, key=lambda s: (-len(s), s)),
+                    "reverse_cues": sorted({h.surface for h in reverse_hits}),
+                    "excluded_by": excluded,
+                }
+            )
+        return {
+            "lang": lang,
+            "scope": scope,
+            "theatre_cues": theatre_cues,
+            "off_theatre_cues": off_cues,
+            "verdicts": verdicts,
+        }
+
+    def match(
+        self,
+        title: str,
+        summary: str = "",
+        lang: str | None = None,
+        theatre: bool = False,
+        threshold: float | None = None,
+    ) -> list[Match]:
+        """Matches at or above the threshold, best first; at most one per indicator."""
+        threshold = self.threshold if threshold is None else threshold
+        analysis = self.analyse(title, summary, lang=lang, theatre=theatre)
+        if analysis["scope"] != "in scope":
+            return []
+        best: dict[str, Match] = {}
+        for verdict in analysis["verdicts"]:
+            if verdict["excluded_by"] or verdict["score"] < threshold:
+                continue
+            rule = verdict["rule"]
+            current = best.get(rule.indicator)
+            if current is not None and current.score >= verdict["score"]:
+                continue
+            best[rule.indicator] = Match(
+                indicator=rule.indicator,
+                direction=verdict["direction"],
+                score=verdict["score"],
+                terms=verdict["terms"],
+                rule=rule.rule_id,
+                lang=analysis["lang"],
+                reverse_cues=verdict["reverse_cues"],
+                theatre_cues=analysis["theatre_cues"],
+            )
+        return sorted(best.values(), key=lambda m: (-m.score, m.indicator))
+
+
+def _distinct(hits: list[_Hit]) -> list[_Hit]:
+    """Keep the hits that bring evidence of their own: longest phrases first; a phrase whose every
+    occurrence lies inside an occurrence already kept (or has the same token keys) adds nothing."""
+    kept: list[_Hit] = []
+    taken: list[tuple[str, int, int]] = []
+    seen_keys: set = set()
+    for hit in sorted(
+        hits, key=lambda h: (-max(e - s for _, s, e in h.spans), -h.phrase.weight, h.phrase.pid)
+    ):
+        if hit.phrase.keys in seen_keys:
+            continue
+        fresh = [
+            (f, s, e)
+            for f, s, e in hit.spans
+            if not any(f == tf and ts <= s and e <= te for tf, ts, te in taken)
+        ]
+        if not fresh:
+            continue
+        seen_keys.add(hit.phrase.keys)
+        taken.extend(fresh)
+        kept.append(_Hit(hit.phrase, {f for f, _, _ in fresh}, hit.surface, fresh))
+    return kept
