@@ -151,12 +151,23 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Entries are synced into django-celery-beat's tables, where the admin can change them.
 CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE["feeds-enqueue-due"] = {"task": "watchpost.feeds.enqueue_due_feeds", "schedule": 60.0}
 
 # --- Watchpost ----------------------------------------------------------------------------------------
 # Functions run by `manage.py seed` (and `make run`), in order; each is idempotent and never deletes.
 WATCHPOST_SEEDERS = [
     "indicators.seeding.seed_indicators",
+    "tracker.feeds.seeding.seed_feeds",
 ]
+# Feeds: fetch limits and the SSRF guard (private/loopback/link-local addresses refused unless listed).
+FEEDS_SSRF_ALLOWED_HOSTS = env.list("FEEDS_SSRF_ALLOWED_HOSTS", default=[])
+FEEDS_CONNECT_TIMEOUT = env.float("FEEDS_CONNECT_TIMEOUT", default=10.0)
+FEEDS_READ_TIMEOUT = env.float("FEEDS_READ_TIMEOUT", default=20.0)
+FEEDS_TOTAL_TIMEOUT = env.float("FEEDS_TOTAL_TIMEOUT", default=60.0)
+FEEDS_MAX_BYTES = env.int("FEEDS_MAX_BYTES", default=10 * 1024 * 1024)
+FEEDS_MIN_INTERVAL = env.int("FEEDS_MIN_INTERVAL", default=5 * 60)
+FEEDS_MAX_INTERVAL = env.int("FEEDS_MAX_INTERVAL", default=6 * 3600)
+FEEDS_MAX_BACKOFF = env.int("FEEDS_MAX_BACKOFF", default=24 * 3600)
 # Events dated more than this many days after today are refused as a typing mistake.
 WATCHPOST_MAX_FUTURE_DAYS = env.int("WATCHPOST_MAX_FUTURE_DAYS", default=1)
 

@@ -27,6 +27,12 @@ class Feed(models.Model):
     next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
     etag = models.CharField(max_length=500, blank=True)
     last_modified = models.CharField(max_length=100, blank=True)
+    last_http_status = models.PositiveIntegerField(null=True, blank=True)
+    last_new_entries = models.PositiveIntegerField(default=0, help_text="New entries at the last success.")
+    poll_interval = models.PositiveIntegerField(
+        default=1800,
+        help_text="Seconds between polls when healthy; shorter for busy feeds, longer for quiet ones.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -35,11 +41,22 @@ class Feed(models.Model):
     def __str__(self):
         return self.title or self.url
 
+    @property
+    def health(self) -> str:
+        if not self.active:
+            return "inactive"
+        if self.consecutive_failures:
+            return "failing"
+        if self.last_success_at is None:
+            return "never polled"
+        return "ok"
+
 
 class Story(models.Model):
     """Near-identical reports of one event from different outlets: counted once."""
 
     title = models.CharField(max_length=500)
+    lang = models.CharField(max_length=8, blank=True)
     first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_seen_at = models.DateTimeField(default=timezone.now)
     outlet_count = models.PositiveIntegerField(default=1, help_text="Independent outlets that carried it.")
