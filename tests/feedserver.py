@@ -138,6 +138,13 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients hanging up mid-body (size caps, timeouts) are expected here
+
+
 class FeedServer:
     def __init__(self):
         self.routes: dict[str, Route] = {}
@@ -145,7 +152,7 @@ class FeedServer:
         self.hits: dict[str, int] = {}
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.feedserver = self
         self.port = self.httpd.server_address[1]

@@ -314,6 +314,8 @@ class _Decoder:
         except zlib.error as exc:
             raise FetchError("decode", f"the {self.coding}-compressed body is corrupt: {exc}") from exc
         self._account(len(piece))
+        if not self.obj.eof:
+            raise FetchError("decode", f"the {self.coding}-compressed body is truncated or corrupt")
         return piece
 
 
