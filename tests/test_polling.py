@@ -278,3 +278,27 @@ def test_poll_through_real_celery_worker_over_redis(worker_env, celery_worker, s
     assert Story.objects.count() == 2
     # The beat task: nothing is due right now (both feeds were just scheduled), so nothing is enqueued.
     assert enqueue_due_feeds_task.delay().get(timeout=60) == 0
+
+
+def test_admin_shows_feed_health_and_resets_backoff(client, admin_user):
+    failing = make_feed(
+        "https://a.example/rss",
+        title="Failing wire",
+        consecutive_failures=3,
+        last_error_kind="timeout",
+        last_error_message="a.example stopped sending data for more than 20s",
+        next_poll_at=NOW + timedelta(days=1),
+    )
+    make_feed("https://b.example/rss", title="Healthy wire", last_success_at=NOW, last_fetched_at=NOW)
+    client.force_login(admin_user)
+    page = client.get("/admin/tracker/feed/?health=failing")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Failing wire" in text and "Healthy wire" not in text
+    assert "stopped sending data" in text
+    resp = client.post(
+        "/admin/tracker/feed/", {"action": "reset_backoff", "_selected_action": [failing.pk]}, follow=True
+    )
+    assert "Backoff reset for 1 feed(s)." in resp.content.decode()
+    failing.refresh_from_db()
+    assert failing.consecutive_failures == 0
