@@ -98,11 +98,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
     # An unreachable server fails fast (and /healthz says so) instead of hanging a request.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
     )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -110,16 +110,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
 AUTHENTICATION_BACKENDS = [
     # First: refuses a login from a locked-out username and address before the password is checked.
     "config.throttling.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
-# --- Internationalisation -----------------------------------------------------------------------------
 # Login throttling (django-axes, see config/throttling.py): after this many failed logins for one username
 # from one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES (a success resets the count).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
@@ -145,6 +144,7 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# --- Internationalisation -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -216,6 +216,9 @@ FEEDS_MAX_BACKOFF = env.int("FEEDS_MAX_BACKOFF", default=24 * 3600)
 WATCHPOST_MAX_FUTURE_DAYS = env.int("WATCHPOST_MAX_FUTURE_DAYS", default=1)
 
 # --- Logging ------------------------------------------------------------------------------------------
+# One JSON object per line on stdout in production (LOG_JSON, on when DEBUG=False), for the container's
+# log collector; plain lines on a development machine.
+LOG_JSON = env.bool("LOG_JSON", default=not DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -236,8 +239,5 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
-# One JSON object per line on stdout in production (LOG_JSON, on when DEBUG=False), for the container's
-# log collector; plain lines on a development machine.
-LOG_JSON = env.bool("LOG_JSON", default=not DEBUG)
 # Celery workers log through the same handler (JSON included) instead of installing their own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = not LOG_JSON
