@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "tracker.dashboards.context.roles",
             ],
         },
     },
@@ -155,6 +156,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+# plotly.js from the installed plotly package, served as static/plotly/plotly.min.js: no CDN, works offline.
+import plotly as _plotly  # noqa: E402
+
+STATICFILES_DIRS.append(("plotly", str(Path(_plotly.__file__).resolve().parent / "package_data")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -212,6 +217,8 @@ FEEDS_MAX_BYTES = env.int("FEEDS_MAX_BYTES", default=10 * 1024 * 1024)
 FEEDS_MIN_INTERVAL = env.int("FEEDS_MIN_INTERVAL", default=5 * 60)
 FEEDS_MAX_INTERVAL = env.int("FEEDS_MAX_INTERVAL", default=6 * 3600)
 FEEDS_MAX_BACKOFF = env.int("FEEDS_MAX_BACKOFF", default=24 * 3600)
+# Dashboards (overview, heatmap, exports, Atom feeds) readable without an account when True.
+WATCHPOST_PUBLIC_DASHBOARDS = env.bool("WATCHPOST_PUBLIC_DASHBOARDS", default=False)
 # Events dated more than this many days after today are refused as a typing mistake.
 WATCHPOST_MAX_FUTURE_DAYS = env.int("WATCHPOST_MAX_FUTURE_DAYS", default=1)
 

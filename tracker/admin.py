@@ -114,3 +114,7 @@ class EntryAdmin(admin.ModelAdmin):
     list_filter = ("lang",)
     search_fields = ("title", "link", "guid")
     raw_id_fields = ("feed", "story")
+
+
+# Milestones marked on the dashboards' timelines.
+from tracker.dashboards import admin as _dashboards_admin  # noqa: E402,F401

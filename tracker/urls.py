@@ -1,8 +1,5 @@
-from django.urls import path
-
-from . import views
+from django.urls import include, path
 
 urlpatterns = [
-    path("", views.overview, name="overview"),
-    path("indicators/<slug:slug>/", views.indicator_detail, name="indicator"),
+    path("", include("tracker.dashboards.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Dashboards, manual logging and the review queue (pages, figures, exports, Atom feeds)."""

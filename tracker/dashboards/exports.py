@@ -1,0 +1,156 @@
+"""CSV and JSON exports of events, following the same filters as the pages; streamed, so 100,000 events
+never sit in memory at once. The codebook page documents every field."""
+
+import csv
+import json
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+
+from indicators.models import Indicator
+
+from .access import viewer_required
+from .forms import FilterForm
+from .queries import events_with_evidence
+
+CHUNK = 2000
+
+# Field name -> what it means (shown on the codebook page, in this order in the CSV).
+FIELDS = [
+    ("id", "Watchpost's identifier for the event (stable)."),
+    ("indicator", "Slug of the indicator the event bears on (see the indicator list below)."),
+    ("indicator_title", "The indicator's short English title."),
+    ("category", "ground, humanitarian, political or coercive: the editorial's four families of signals."),
+    (
+        "stage",
+        "1, 2 or 3: the step of the editorial's de-escalation sequence the indicator belongs to; "
+        "empty where the sequence does not place it.",
+    ),
+    ("direction", "advance (the watched thing happens or moves forward) or reverse (it goes the other way)."),
+    ("occurred_on", "The day the event happened (YYYY-MM-DD), not the day it was reported."),
+    ("title", "One line saying what happened."),
+    ("summary", "Optional longer description."),
+    ("state", "confirmed (counts towards the status), proposed (awaiting review) or rejected."),
+    ("origin", "feed (proposed by the matcher from news feeds) or manual (logged by an analyst)."),
+    ("created_at", "When the event was recorded in Watchpost (UTC, ISO 8601)."),
+    ("reviewed_at", "When it was confirmed or rejected (UTC, ISO 8601); empty while proposed."),
+    ("reviewed_by", "User name of the analyst who made the last review decision."),
+    ("outlets", "Number of independent outlets among the sources (corroboration)."),
+    (
+        "sources",
+        "The source URLs. In CSV: separated by a space. In JSON: a list of objects with url, "
+        "outlet, language and published_at.",
+    ),
+]
+
+
+def _filters(request):
+    return FilterForm(request.GET).filters()
+
+
+def _events(filters):
+    qs = events_with_evidence(filters.events()).order_by("occurred_on", "id")
+    return qs.iterator(chunk_size=CHUNK)
+
+
+def _iso(value):
+    return value.isoformat() if value else ""
+
+
+def _row(e):
+    sources = list(e.sources.all())
+    return {
+        "id": e.pk,
+        "indicator": e.indicator.slug,
+        "indicator_title": e.indicator.title,
+        "category": e.indicator.category,
+        "stage": e.indicator.stage,
+        "direction": e.direction,
+        "occurred_on": _iso(e.occurred_on),
+        "title": e.title,
+        "summary": e.summary,
+        "state": e.state,
+        "origin": e.origin,
+        "created_at": _iso(e.created_at),
+        "reviewed_at": _iso(e.reviewed_at),
+        "reviewed_by": e.reviewed_by.get_username() if e.reviewed_by else "",
+        "outlets": e.corroboration,
+        "sources": [
+            {
+                "url": s.url,
+                "outlet": s.outlet,
+                "language": s.language,
+                "published_at": _iso(s.published_at) or None,
+            }
+            for s in sources
+        ],
+    }
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_safe(value):
+    # Cells starting with = + - @ are formulas in spreadsheets: prefix them so they stay text.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@viewer_required
+def events_csv(request):
+    filters = _filters(request)
+    writer = csv.writer(_Echo())
+    names = [name for name, _ in FIELDS]
+
+    def rows():
+        yield "\ufeff"  # BOM: spreadsheets open UTF-8 (French, Russian, Ukrainian text) correctly
+        yield writer.writerow(names)
+        for e in _events(filters):
+            row = _row(e)
+            row["sources"] = " ".join(s["url"] for s in row["sources"])
+            row["stage"] = row["stage"] or ""
+            yield writer.writerow([_csv_safe(row[n]) for n in names])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="watchpost-events-{timezone.localdate():%Y%m%d}.csv"'
+    )
+    return response
+
+
+@viewer_required
+def events_json(request):
+    filters = _filters(request)
+    head = {
+        "generated_at": timezone.now().isoformat(),
+        "filters": {
+            "since": _iso(filters.since),
+            "until": _iso(filters.until),
+            "category": filters.category,
+            "indicator": filters.indicator,
+            "direction": filters.direction,
+            "state": filters.state or "all",
+        },
+        "codebook": request.build_absolute_uri("/codebook/"),
+    }
+
+    def chunks():
+        yield json.dumps(head, ensure_ascii=False)[:-1] + ', "events": ['
+        first = True
+        for e in _events(filters):
+            yield ("" if first else ",\n") + json.dumps(_row(e), ensure_ascii=False)
+            first = False
+        yield "]}\n"
+
+    response = StreamingHttpResponse(chunks(), content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'inline; filename="watchpost-events-{timezone.localdate():%Y%m%d}.json"'
+    )
+    return response
+
+
+def indicators_for_codebook():
+    return Indicator.objects.all()

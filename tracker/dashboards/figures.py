@@ -1,0 +1,201 @@
+"""Plotly figures, built in Python with plotly.graph_objects and sent to the page as JSON.
+
+Every text that may come from a feed (event titles) is HTML-escaped before it goes into hover text.
+"""
+
+import datetime
+import html
+import json
+
+import plotly.graph_objects as go
+
+from indicators.models import Category, Direction
+
+CATEGORY_COLOURS = {
+    Category.GROUND: "#8c5a2b",
+    Category.HUMANITARIAN: "#1f7a8c",
+    Category.POLITICAL: "#3d5a98",
+    Category.COERCIVE: "#a23b52",
+}
+FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
+
+
+def to_json(fig):
+    """A plain dict (data, layout) ready for json_script: plotly's own encoder handles dates and numpy."""
+    return json.loads(fig.to_json())
+
+
+def _layout(fig, *, height, title=None):
+    fig.update_layout(
+        height=height,
+        margin={"l": 40, "r": 10, "t": 40 if title else 10, "b": 40},
+        font=FONT,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        legend={"orientation": "h", "y": -0.15},
+        title={"text": title} if title else None,
+    )
+    return fig
+
+
+def _mark_milestones(fig, milestones):
+    for i, m in enumerate(milestones):
+        day = m["date"].isoformat()
+        fig.add_shape(
+            type="line",
+            x0=day,
+            x1=day,
+            xref="x",
+            yref="paper",
+            y0=0,
+            y1=1,
+            line={"color": "#555", "width": 1, "dash": "dot"},
+        )
+        fig.add_annotation(
+            x=day,
+            xref="x",
+            yref="paper",
+            y=1,
+            yanchor="bottom",
+            showarrow=False,
+            text=html.escape(m["label"]),
+            font={"size": 10, "color": "#333"},
+            yshift=(i % 2) * 12,
+        )
+
+
+def _x_range(fig, since, until):
+    if since and until:
+        # Half a week of margin so bars at the edges are not cut.
+        fig.update_xaxes(
+            range=[
+                (since - datetime.timedelta(days=4)).isoformat(),
+                (until + datetime.timedelta(days=4)).isoformat(),
+            ]
+        )
+
+
+def timeline(weekly, milestones, *, since=None, until=None, categories=None, height=320):
+    """Confirmed events per week by category: advances above the axis, reverses below."""
+    fig = go.Figure()
+    categories = categories or list(Category.values)
+    labels = dict(Category.choices)
+    for category in categories:
+        for direction, sign in ((Direction.ADVANCE, 1), (Direction.REVERSE, -1)):
+            rows = [r for r in weekly if r["category"] == category and r["direction"] == direction]
+            fig.add_trace(
+                go.Bar(
+                    x=[r["week"].isoformat() for r in rows],
+                    y=[sign * r["n"] for r in rows],
+                    customdata=[r["n"] for r in rows],
+                    name=f"{labels[category]} {'advance' if sign > 0 else 'reverse'}",
+                    legendgroup=category,
+                    marker={
+                        "color": CATEGORY_COLOURS[category],
+                        "opacity": 1 if sign > 0 else 0.55,
+                        "pattern": {"shape": "" if sign > 0 else "/"},
+                    },
+                    hovertemplate=(
+                        f"{labels[category]} · {'advance' if sign > 0 else 'reverse'}<br>"
+                        "week of %{x|%d %b %Y}: %{customdata}<extra></extra>"
+                    ),
+                )
+            )
+    fig.update_layout(barmode="relative", bargap=0.15)
+    fig.update_yaxes(
+        title_text="events (reverse below 0)", zeroline=True, zerolinecolor="#222", zerolinewidth=1
+    )
+    fig.update_xaxes(type="date")
+    _mark_milestones(fig, milestones)
+    _x_range(fig, since, until)
+    return _layout(fig, height=height)
+
+
+def stage_progress(progress):
+    """The editorial's three-stage sequence: of each stage's indicators, how many have appeared."""
+    names = {
+        1: "Stage 1 · low-visibility steps",
+        2: "Stage 2 · local freeze, verification",
+        3: "Stage 3 · settlement",
+    }
+    y = [names[p["stage"]] for p in progress]
+    fig = go.Figure(
+        [
+            go.Bar(
+                y=y,
+                x=[p["appeared"] for p in progress],
+                orientation="h",
+                name="appeared",
+                marker={"color": "#2e7d32"},
+                text=[f"{p['appeared']} of {p['total']}" for p in progress],
+                textposition="inside",
+                hovertemplate="%{y}: %{x} appeared<extra></extra>",
+            ),
+            go.Bar(
+                y=y,
+                x=[p["total"] - p["appeared"] for p in progress],
+                orientation="h",
+                name="not yet",
+                marker={"color": "#d9d9d9"},
+                hovertemplate="%{y}: %{x} not yet<extra></extra>",
+            ),
+        ]
+    )
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="indicators", dtick=1)
+    return _layout(fig, height=220)
+
+
+def heatmap(indicators, weeks, cells, milestones):
+    """Indicators × weeks coloured by net direction (advances minus reverses); hover names the events."""
+    z, text = [], []
+    for ind in indicators:
+        row_z, row_t = [], []
+        for week in weeks:
+            cell = cells.get((ind.pk, week))
+            if not cell:
+                row_z.append(None)
+                row_t.append("")
+                continue
+            row_z.append(cell["advances"] - cell["reverses"])
+            lines = [
+                f"<b>{html.escape(ind.title)}</b> · week of {week:%d %b %Y}",
+                f"{cell['advances']} advance, {cell['reverses']} reverse",
+            ]
+            for direction, title in cell["titles"]:
+                arrow = "▲" if direction == Direction.ADVANCE else "▼"
+                lines.append(f"{arrow} {html.escape(_shorten(title))}")
+            more = cell["advances"] + cell["reverses"] - len(cell["titles"])
+            if more > 0:
+                lines.append(f"… and {more} more")
+            row_t.append("<br>".join(lines))
+        z.append(row_z)
+        text.append(row_t)
+    limit = max([abs(v) for row in z for v in row if v is not None] or [1])
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[w.isoformat() for w in weeks],
+            y=[ind.title for ind in indicators],
+            text=text,
+            hoverinfo="text",
+            hoverongaps=False,
+            zmid=0,
+            zmin=-limit,
+            zmax=limit,
+            colorscale=[[0, "#b2182b"], [0.5, "#f7f7f7"], [1, "#1b7837"]],
+            colorbar={"title": {"text": "net"}, "thickness": 10},
+            xgap=1,
+            ygap=1,
+        )
+    )
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(type="date")
+    _mark_milestones(fig, milestones)
+    return _layout(fig, height=max(320, 26 * len(indicators) + 80))
+
+
+def _shorten(text, limit=90):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from . import exports, views
+from .feeds import ConfirmedEventsFeed
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("categories/<str:category>/", views.category, name="category"),
+    path("indicators/<slug:slug>/", views.indicator, name="indicator"),
+    path("heatmap/", views.heatmap, name="heatmap"),
+    path("feeds/", views.feed_health, name="feed-health"),
+    path("events/new/", views.log_event, name="log-event"),
+    path("events/<int:pk>/", views.event_detail, name="event"),
+    path("review/", views.review_queue, name="review-queue"),
+    path("review/<int:pk>/", views.review_decision, name="review-decision"),
+    path("export/", views.export, name="export"),
+    path("export/events.csv", exports.events_csv, name="export-csv"),
+    path("export/events.json", exports.events_json, name="export-json"),
+    path("codebook/", views.codebook, name="codebook"),
+    path("atom/events/", ConfirmedEventsFeed(), name="atom-events"),
+    path("atom/categories/<str:category>/", ConfirmedEventsFeed(), name="atom-category"),
+]

@@ -1,0 +1,311 @@
+"""Dashboard pages, the log-an-event form and the review queue. Thin: parse, call queries/services, render."""
+
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from indicators.models import Category, Event, Indicator, Origin, State
+from indicators.services import edit_event, indicator_statuses, indicator_trends, record_event, review_event
+from tracker.models import Entry, Feed
+
+from . import figures, queries
+from .access import analyst_required, is_analyst, viewer_required
+from .forms import EventForm, FilterForm, ReviewForm
+
+EVENTS_PER_PAGE = 50
+QUEUE_PER_PAGE = 20
+
+
+def _filters(request, **kwargs):
+    form = FilterForm(request.GET)
+    return form, form.filters(**kwargs)
+
+
+def _trends(filters):
+    until = filters.until or timezone.localdate()
+    since = until - datetime.timedelta(days=queries.TREND_DAYS - 1)
+    return indicator_trends(since=since, until=until), since, until
+
+
+def _cards(statuses, trends):
+    return [{"status": s, "trend": trends.get(s.indicator.pk)} for s in statuses]
+
+
+@viewer_required
+def overview(request):
+    form, filters = _filters(request)
+    statuses = indicator_statuses(since=filters.since, until=filters.until)
+    trends, trend_since, trend_until = _trends(filters)
+    weekly = queries.weekly_counts(filters)
+    progress = queries.stage_progress(filters, [s.indicator for s in statuses])
+    marks = queries.milestones(filters)
+    context = {
+        "form": form,
+        "filters": filters,
+        "groups": queries.indicators_by_category(
+            _cards(statuses, trends), key=lambda c: c["status"].indicator
+        ),
+        "trend_since": trend_since,
+        "trend_until": trend_until,
+        "pending_total": sum(s.pending for s in statuses),
+        "confirmed_total": sum(s.confirmed for s in statuses),
+        "timeline": figures.to_json(
+            figures.timeline(weekly, marks, since=filters.since, until=filters.until)
+        ),
+        "progress": progress,
+        "progress_figure": figures.to_json(figures.stage_progress(progress)),
+        "milestones": marks,
+    }
+    return render(request, "tracker/overview.html", context)
+
+
+@viewer_required
+def category(request, category):
+    if category not in Category.values:
+        raise Http404("No such category: use ground, humanitarian, political or coercive.")
+    form, filters = _filters(request)
+    filters = queries.Filters(**{**filters.__dict__, "category": category, "indicator": ""})
+    statuses = indicator_statuses(
+        since=filters.since, until=filters.until, queryset=Indicator.objects.filter(category=category)
+    )
+    trends, trend_since, trend_until = _trends(filters)
+    weekly = queries.weekly_counts(filters)
+    marks = queries.milestones(filters)
+    events = _page(request, queries.events_with_evidence(filters.events()), EVENTS_PER_PAGE)
+    return render(
+        request,
+        "tracker/category.html",
+        {
+            "form": form,
+            "filters": filters,
+            "category": category,
+            "category_label": queries.category_label(category),
+            "cards": _cards(statuses, trends),
+            "trend_since": trend_since,
+            "trend_until": trend_until,
+            "timeline": figures.to_json(
+                figures.timeline(
+                    weekly, marks, since=filters.since, until=filters.until, categories=[category]
+                )
+            ),
+            "events": events,
+        },
+    )
+
+
+@viewer_required
+def indicator(request, slug):
+    ind = get_object_or_404(Indicator, slug=slug)
+    form, filters = _filters(request)
+    filters = queries.Filters(**{**filters.__dict__, "category": "", "indicator": slug})
+    status = indicator_statuses(
+        since=filters.since, until=filters.until, queryset=Indicator.objects.filter(pk=ind.pk)
+    )[0]
+    trends, trend_since, trend_until = _trends(filters)
+    weekly = queries.weekly_counts(filters)
+    marks = queries.milestones(filters)
+    events = _page(request, queries.events_with_evidence(filters.events()), EVENTS_PER_PAGE)
+    pending = queries.events_with_evidence(
+        ind.events.filter(state=State.PROPOSED).order_by("-created_at", "-id")
+    )[:20]
+    return render(
+        request,
+        "tracker/indicator.html",
+        {
+            "form": form,
+            "filters": filters,
+            "indicator": ind,
+            "status": status,
+            "trend": trends.get(ind.pk),
+            "trend_since": trend_since,
+            "trend_until": trend_until,
+            "timeline": figures.to_json(
+                figures.timeline(
+                    weekly, marks, since=filters.since, until=filters.until, categories=[ind.category]
+                )
+            ),
+            "events": events,
+            "pending": pending,
+        },
+    )
+
+
+@viewer_required
+def heatmap(request):
+    form, filters = _filters(request)
+    indicators = list(Indicator.objects.all())
+    if filters.category:
+        indicators = [i for i in indicators if i.category == filters.category]
+    cells = queries.heatmap_cells(filters)
+    weeks = _weeks(filters.since, filters.until)
+    figure = figures.heatmap(indicators, weeks, cells, queries.milestones(filters))
+    return render(
+        request,
+        "tracker/heatmap.html",
+        {"form": form, "filters": filters, "heatmap": figures.to_json(figure), "cells": len(cells)},
+    )
+
+
+@viewer_required
+def feed_health(request):
+    feeds = Feed.objects.order_by("-active", "title", "url")
+    return render(request, "tracker/feed_health.html", {"feeds": feeds, "now": timezone.now()})
+
+
+@viewer_required
+def event_detail(request, pk):
+    event = get_object_or_404(
+        queries.events_with_evidence(Event.objects.all()).prefetch_related("reviews__actor"), pk=pk
+    )
+    return render(request, "tracker/event.html", {"event": event, "can_review": is_analyst(request.user)})
+
+
+@analyst_required
+def log_event(request):
+    if request.method == "POST":
+        form = EventForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                event = record_event(
+                    indicator_id=data["indicator"].pk,
+                    direction=data["direction"],
+                    occurred_on=data["occurred_on"],
+                    title=data["title"],
+                    summary=data["summary"],
+                    sources=form.source_rows(),
+                    origin=Origin.MANUAL,
+                    actor_id=request.user.pk,
+                    now=timezone.now(),
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, f"Logged and confirmed: {event.title}")
+                return redirect("event", pk=event.pk)
+    else:
+        initial = {"occurred_on": timezone.localdate()}
+        slug = request.GET.get("indicator", "")
+        if slug and Indicator.objects.filter(slug=slug).exists():
+            initial["indicator"] = slug
+        form = EventForm(initial=initial)
+    return render(request, "tracker/log_event.html", {"form": form})
+
+
+@analyst_required
+def review_queue(request):
+    proposed = queries.events_with_evidence(
+        Event.objects.filter(state=State.PROPOSED).order_by("-created_at", "-id")
+    ).prefetch_related(
+        Prefetch(
+            "story__entries",
+            queryset=Entry.objects.only("id", "story_id", "title", "link", "outlet", "lang", "published_at"),
+        )
+    )
+    page = _page(request, proposed, QUEUE_PER_PAGE)
+    return render(
+        request,
+        "tracker/review_queue.html",
+        {"page": page, "indicators": list(Indicator.objects.all()), "actions": ReviewForm.ACTIONS},
+    )
+
+
+@require_POST
+@analyst_required
+def review_decision(request, pk):
+    event = get_object_or_404(Event.objects.only("id", "title", "state"), pk=pk)
+    form = ReviewForm(request.POST)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+        back = reverse("review-queue")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"Nothing changed for “{event.title}”: {error}")
+        return redirect(back)
+    data = form.cleaned_data
+    changes = {
+        "direction": data.get("direction") or None,
+        "indicator_id": data["indicator"].pk if data.get("indicator") else None,
+    }
+    now = timezone.now()
+    try:
+        if data["action"] == "edit":
+            edit_event(pk, actor_id=request.user.pk, now=now, note=data["note"], **changes)
+            messages.success(request, f"Saved changes to “{event.title}” (still awaiting review).")
+        else:
+            review_event(
+                pk, action=data["action"], actor_id=request.user.pk, now=now, note=data["note"], **changes
+            )
+            done = {"confirm": "Confirmed", "reject": "Rejected", "reopen": "Reopened"}[data["action"]]
+            messages.success(request, f"{done}: “{event.title}”.")
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, f"Nothing changed for “{event.title}”: {message}")
+    return redirect(back)
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _page(request, qs, per_page):
+    return Paginator(qs, per_page).get_page(request.GET.get("page"))
+
+
+def _weeks(since, until):
+    start = since - datetime.timedelta(days=since.weekday())
+    weeks = []
+    while start <= until:
+        weeks.append(start)
+        start += datetime.timedelta(days=7)
+    return weeks
+
+
+def _errors_to_form(form, exc):
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+@viewer_required
+def export(request):
+    from .feeds import feed_key
+
+    form, filters = _filters(request)
+    query = request.GET.urlencode()
+    key = feed_key(request.user) if request.user.is_authenticated else ""
+    return render(
+        request,
+        "tracker/export.html",
+        {
+            "form": form,
+            "filters": filters,
+            "query": query,
+            "count": filters.events().count(),
+            "categories": Category.choices,
+            "feed_key": key,
+        },
+    )
+
+
+@viewer_required
+def codebook(request):
+    from .exports import FIELDS
+
+    indicators = Indicator.objects.all()
+    return render(
+        request,
+        "tracker/codebook.html",
+        {"fields": FIELDS, "groups": queries.indicators_by_category(indicators)},
+    )
