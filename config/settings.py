@@ -169,6 +169,34 @@ STORAGES = {
     },
 }
 
+# --- Email -------------------------------------------------------------------------------------------
+# With EMAIL_HOST set, mail goes through that SMTP server. Without it, each message is written to a file
+# in var/mail/ (EMAIL_BACKEND=console prints them instead), so `make run` needs no mail server.
+EMAIL_HOST = env("EMAIL_HOST", default="")
+_EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+}
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="smtp" if EMAIL_HOST else "file")
+EMAIL_BACKEND = _EMAIL_BACKENDS.get(EMAIL_BACKEND, EMAIL_BACKEND)
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+EMAIL_FILE_PATH = Path(env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail")))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Watchpost <watchpost@localhost>")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "EMAIL_USE_TLS and EMAIL_USE_SSL are both on: use EMAIL_USE_TLS for STARTTLS (usually port 587) "
+        "or EMAIL_USE_SSL for implicit TLS (usually port 465), not both."
+    )
+# A digest whose SMTP delivery fails is retried after about this many seconds, doubling each time.
+WATCHPOST_DIGEST_RETRY_BACKOFF = env.int("WATCHPOST_DIGEST_RETRY_BACKOFF", default=60)
+WATCHPOST_DIGEST_RETRY_BACKOFF_MAX = env.int("WATCHPOST_DIGEST_RETRY_BACKOFF_MAX", default=3600)
+
 # --- Celery -------------------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
@@ -201,6 +229,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Entries are synced into django-celery-beat's tables, where the admin can change them.
 CELERY_BEAT_SCHEDULE = {}
 CELERY_BEAT_SCHEDULE["feeds-enqueue-due"] = {"task": "watchpost.feeds.enqueue_due_feeds", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["digests-send-due"] = {"task": "tracker.digests.tasks.send_due_digests", "schedule": 900}
 
 # --- Watchpost ----------------------------------------------------------------------------------------
 # Functions run by `manage.py seed` (and `make run`), in order; each is idempotent and never deletes.

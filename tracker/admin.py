@@ -118,3 +118,6 @@ class EntryAdmin(admin.ModelAdmin):
 
 # Milestones marked on the dashboards' timelines.
 from tracker.dashboards import admin as _dashboards_admin  # noqa: E402,F401
+
+# Digest subscriptions and the log of digests sent.
+from tracker.digests import admin as _digests_admin  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Weekly digest emails: subscriptions, building and sending the digest, unsubscribing."""
