@@ -1,0 +1,185 @@
+"""CSV and JSON exports following the filters, and the Atom feeds of newly confirmed events."""
+
+import csv
+import datetime
+import io
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from indicators.models import Indicator
+from indicators.services import record_event, review_event
+
+pytestmark = pytest.mark.django_db
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def log(
+    slug, title, day, *, direction="advance", sources=("https://news.example.org/a",), state=None, user=None
+):
+    event = record_event(
+        indicator_id=Indicator.objects.get(slug=slug).pk,
+        direction=direction,
+        occurred_on=day,
+        title=title,
+        now=timezone.now(),
+        origin="feed" if state == "proposed" else "manual",
+        sources=[{"url": u, "outlet": u.split("/")[2]} for u in sources],
+        actor_id=user.pk if user else None,
+    )
+    return event
+
+
+@pytest.fixture
+def events(alice):
+    return [
+        log(
+            "prisoner-exchange",
+            "Swap of 84",
+            datetime.date(2025, 9, 3),
+            user=alice,
+            sources=("https://reuters.example.org/a", "https://kyiv.example.ua/b"),
+        ),
+        log(
+            "sanctions-pressure", '=HYPERLINK("http://evil")', datetime.date(2025, 9, 10), direction="reverse"
+        ),
+        log("ceasefire", "Ceasefire talk", datetime.date(2025, 11, 1)),
+        log("evacuation", "Proposed corridor", datetime.date(2025, 9, 5), state="proposed"),
+    ]
+
+
+def read_csv(response):
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(body[1:])))
+
+
+def read_json(response):
+    return json.loads(b"".join(response.streaming_content))
+
+
+def test_csv_has_every_field_and_only_confirmed_events(client, bob, events):
+    client.force_login(bob)
+    response = client.get(reverse("export-csv"))
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = read_csv(response)
+    assert [r["title"] for r in rows] == ["Swap of 84", '\'=HYPERLINK("http://evil")', "Ceasefire talk"]
+    swap = rows[0]
+    assert swap["indicator"] == "prisoner-exchange" and swap["category"] == "humanitarian"
+    assert swap["stage"] == "1" and swap["direction"] == "advance" and swap["occurred_on"] == "2025-09-03"
+    assert swap["state"] == "confirmed" and swap["origin"] == "manual" and swap["reviewed_by"] == "alice"
+    assert swap["sources"] == "https://reuters.example.org/a https://kyiv.example.ua/b"
+    assert swap["outlets"] == "2"
+    assert rows[2]["stage"] == ""  # ceasefire has no stage
+
+
+def test_csv_and_json_follow_the_filters(client, bob, events):
+    client.force_login(bob)
+    params = {"since": "2025-09-01", "until": "2025-09-30", "category": "coercive"}
+    assert [r["title"] for r in read_csv(client.get(reverse("export-csv"), params))] == [
+        '\'=HYPERLINK("http://evil")'
+    ]
+    data = read_json(client.get(reverse("export-json"), params))
+    assert data["filters"]["category"] == "coercive" and data["filters"]["since"] == "2025-09-01"
+    assert [e["indicator"] for e in data["events"]] == ["sanctions-pressure"]
+    assert data["events"][0]["title"] == '=HYPERLINK("http://evil")'  # JSON is data, not a spreadsheet
+    data = read_json(client.get(reverse("export-json"), {"state": "proposed"}))
+    assert [e["title"] for e in data["events"]] == ["Proposed corridor"]
+    data = read_json(client.get(reverse("export-json"), {"state": "all"}))
+    assert len(data["events"]) == 4
+    data = read_json(client.get(reverse("export-json"), {"direction": "reverse"}))
+    assert len(data["events"]) == 1
+
+
+def test_json_events_carry_sources_and_dates(client, bob, events):
+    client.force_login(bob)
+    response = client.get(reverse("export-json"))
+    assert response["Content-Type"].startswith("application/json")
+    swap = read_json(response)["events"][0]
+    assert swap["stage"] == 1 and swap["occurred_on"] == "2025-09-03"
+    assert swap["reviewed_at"] and swap["created_at"]
+    assert swap["sources"][0] == {
+        "url": "https://reuters.example.org/a",
+        "outlet": "reuters.example.org",
+        "language": "",
+        "published_at": None,
+    }
+
+
+def test_export_page_counts_and_links_with_current_filters(client, bob, events):
+    client.force_login(bob)
+    html = client.get(reverse("export"), {"category": "humanitarian"}).content.decode()
+    assert "<strong>1</strong> event matches" in html
+    assert 'href="/export/events.csv?category=humanitarian"' in html
+
+
+def test_exports_need_an_account_unless_public(client, settings, events):
+    for name in ("export-csv", "export-json"):
+        assert client.get(reverse(name)).status_code == 302
+    settings.WATCHPOST_PUBLIC_DASHBOARDS = True
+    assert len(read_csv(client.get(reverse("export-csv")))) == 3
+
+
+def test_bad_filter_values_fall_back_to_defaults(client, bob, events):
+    client.force_login(bob)
+    rows = read_csv(client.get(reverse("export-csv"), {"since": "soon", "category": "nautical"}))
+    assert len(rows) == 3
+
+
+def atom(response):
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    return ET.fromstring(response.content)  # noqa: S314 - our own output
+
+
+def test_atom_feed_lists_newly_confirmed_events_newest_decision_first(client, bob, alice, events):
+    proposed = events[3]
+    review_event(
+        proposed.pk, action="confirm", actor_id=alice.pk, now=timezone.now() + datetime.timedelta(minutes=1)
+    )
+    client.force_login(bob)
+    feed = atom(client.get(reverse("atom-events")))
+    titles = [e.find(f"{ATOM}title").text for e in feed.findall(f"{ATOM}entry")]
+    assert len(titles) == 4
+    assert titles[0] == "▲ Civilian evacuations: Proposed corridor"
+    humanitarian = atom(client.get(reverse("atom-category", args=["humanitarian"])))
+    titles = [e.find(f"{ATOM}title").text for e in humanitarian.findall(f"{ATOM}entry")]
+    assert len(titles) == 2 and all("Ceasefire" not in t for t in titles)
+    assert "humanitarian" in humanitarian.find(f"{ATOM}title").text
+
+
+def test_atom_escapes_hostile_text(client, bob):
+    log("ceasefire", "<script>alert(1)</script>", datetime.date(2025, 9, 1))
+    client.force_login(bob)
+    response = client.get(reverse("atom-events"))
+    assert b"<script>" not in response.content
+    entry = atom(response).find(f"{ATOM}entry")
+    assert entry.find(f"{ATOM}title").text.endswith("<script>alert(1)</script>")  # text, once decoded
+    summary = entry.find(f"{ATOM}summary")
+    assert summary.get("type") == "html" and "<script>" not in summary.text  # still escaped as HTML
+
+
+def test_atom_feed_with_personal_key_works_without_a_session(client, bob, events):
+    assert client.get(reverse("atom-events")).status_code == 302
+    client.force_login(bob)
+    html = client.get(reverse("export")).content.decode()
+    start = html.index('href="/atom/events/?key=') + len('href="')
+    url = html[start : html.index('"', start)].replace("&amp;", "&")
+    client.logout()
+    from urllib.parse import unquote
+
+    assert len(atom(client.get(unquote(url))).findall(f"{ATOM}entry")) == 3
+    assert client.get(reverse("atom-events"), {"key": "forged:key"}).status_code == 302
+    bob.is_active = False
+    bob.save()
+    assert client.get(unquote(url)).status_code == 302
+
+
+def test_unknown_category_feed_is_404(client, bob):
+    client.force_login(bob)
+    assert client.get("/atom/categories/nautical/").status_code == 404
