@@ -1,0 +1,181 @@
+"""GET /healthz: 200 {"database": "ok", "broker": "ok"}, or 503 naming what failed.
+
+In-process tests switch the Celery app's broker URL; the end-to-end tests run gunicorn under production
+settings (DEBUG=False) and the compose health-check probe (`python -m config.health`) against it.
+"""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.health import probe_host
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def broker():
+    """Point the Celery app at another broker URL for one test; returns the setter."""
+    from config.celery_app import app
+
+    saved = app.conf.broker_url
+
+    def use(url):
+        app.conf.broker_url = url
+
+    yield use
+    app.conf.broker_url = saved
+
+
+def closed_port():
+    """A port on 127.0.0.1 nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_healthz_is_ok_with_the_configured_database_and_broker(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"database": "ok", "broker": "ok"}
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_healthz_is_ok_with_a_real_redis_broker(client, db, broker, redis_url):
+    broker(redis_url)
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"database": "ok", "broker": "ok"}
+
+
+def test_healthz_is_503_when_nothing_listens_on_the_broker_port(client, db, broker):
+    broker(f"redis://127.0.0.1:{closed_port()}/0")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"] == "ok"
+    assert body["broker"].startswith("error: ")
+    assert "127.0.0.1" not in body["broker"]  # details go to the log, not to an anonymous caller
+
+
+def test_healthz_is_503_when_the_broker_accepts_but_never_answers(client, db, broker):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        broker(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["broker"].startswith("error: ")
+
+
+def test_healthz_needs_no_login_and_only_answers_get(client, db):
+    assert client.get("/healthz").status_code == 200
+    assert client.head("/healthz").status_code == 200
+    assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("allowed_hosts", "expected"),
+    [
+        ("watchpost.example.org", "watchpost.example.org"),
+        (" watchpost.example.org , www.example.org", "watchpost.example.org"),
+        (".example.org", "example.org"),
+        ("*,watchpost.example.org", "watchpost.example.org"),
+        ("*", "localhost"),
+        ("", "localhost"),
+    ],
+)
+def test_probe_sends_a_host_name_django_accepts(allowed_hosts, expected):
+    assert probe_host(allowed_hosts) == expected
+
+
+# --- End to end: gunicorn with production settings, probed like the compose health check ------------
+
+
+@contextlib.contextmanager
+def gunicorn(tmp_path, **env_overrides):
+    """gunicorn config.wsgi on a socket bound here (so requests simply wait until it is ready)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "REDIS_", "DATABASE_"))}
+    env.update(
+        DEBUG="False",
+        SECRET_KEY="healthz-test-" + "k" * 50,
+        ALLOWED_HOSTS="watchpost.example.org",
+        WATCHPOST_READ_DOTENV="0",
+        WATCHPOST_VAR_DIR=str(tmp_path / "var"),
+        STATIC_ROOT=str(tmp_path / "static"),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        HOME=str(tmp_path),
+    )
+    env.update(env_overrides)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    log = tmp_path / "gunicorn.log"
+    with sock, open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi"]
+            + ["--bind", f"fd://{sock.fileno()}", "--workers", "1"],
+            cwd=ROOT,
+            env=env,
+            pass_fds=(sock.fileno(),),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}", env, log
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def run_probe(url, env):
+    return subprocess.run(
+        [sys.executable, "-m", "config.health", f"{url}/healthz"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_probe_passes_against_gunicorn_with_production_settings(tmp_path):
+    with gunicorn(tmp_path) as (url, env, log):
+        proc = run_probe(url, env)
+    assert proc.returncode == 0, proc.stderr + log.read_text(errors="replace")[-3000:]
+    assert '{"database": "ok", "broker": "ok"}' in proc.stdout
+
+
+def test_probe_fails_when_the_database_is_unreachable(tmp_path):
+    with gunicorn(tmp_path, DATABASE_URL=f"postgres://watchpost@127.0.0.1:{closed_port()}/watchpost") as (
+        url,
+        env,
+        log,
+    ):
+        proc = run_probe(url, env)
+        logged = log.read_text(errors="replace")
+    assert proc.returncode == 1
+    assert "HTTP 503" in proc.stderr
+    assert '"database": "error: OperationalError"' in proc.stderr
+    assert '"broker": "ok"' in proc.stderr
+    # The reason is in the (JSON) log, for the operator.
+    assert '"message": "healthz: database check failed: OperationalError' in logged
+
+
+def test_probe_fails_when_the_broker_is_unreachable(tmp_path):
+    dead = f"redis://127.0.0.1:{closed_port()}/0"
+    with gunicorn(tmp_path, REDIS_URL=dead) as (url, env, log):
+        proc = run_probe(url, env)
+    assert proc.returncode == 1
+    assert "HTTP 503" in proc.stderr
+    assert '"database": "ok"' in proc.stderr
+    assert '"broker": "error: ' in proc.stderr

@@ -1,0 +1,109 @@
+"""Login throttling (django-axes): repeated failed logins for one username from one address lock that
+pair out for LOGIN_LOCKOUT_MINUTES, on the site login and the admin login, with a page saying so."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.utils import timezone
+
+SITE_LOGIN = "/accounts/login/"
+ADMIN_LOGIN = "/admin/login/"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Each attempt checks a password: a cheap hasher keeps dozens of attempts fast."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def attempt(client, url, username, password):
+    return client.post(url, {"username": username, "password": password})
+
+
+def fail_until_limit(client, url, username):
+    """Fail as many times as the limit allows; returns the responses."""
+    return [attempt(client, url, username, f"wrong-{i}") for i in range(settings.AXES_FAILURE_LIMIT)]
+
+
+def assert_locked_out(response):
+    assert response.status_code == 429
+    text = response.content.decode()
+    assert "Too many failed logins" in text
+    assert f"{settings.AXES_FAILURE_LIMIT} failed attempts" in text
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    assert f"for {minutes} minutes" in text
+
+
+def test_the_defaults_are_five_failures_and_fifteen_minutes():
+    assert settings.AXES_FAILURE_LIMIT == 5
+    assert settings.AXES_COOLOFF_TIME == timedelta(minutes=15)
+
+
+@pytest.mark.parametrize("url", [SITE_LOGIN, ADMIN_LOGIN])
+def test_failures_below_the_limit_show_the_ordinary_form_error(client, admin_user, url):
+    for response in [attempt(client, url, "root", "wrong") for _ in range(settings.AXES_FAILURE_LIMIT - 1)]:
+        assert response.status_code == 200
+        assert "correct username and password" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", [SITE_LOGIN, ADMIN_LOGIN])
+def test_reaching_the_limit_locks_out_even_the_right_password(client, admin_user, url):
+    responses = fail_until_limit(client, url, "root")
+    assert [r.status_code for r in responses[:-1]] == [200] * (settings.AXES_FAILURE_LIMIT - 1)
+    assert_locked_out(responses[-1])
+
+    response = attempt(client, url, "root", "root-password-1")
+    assert_locked_out(response)
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_lockout_on_the_site_login_also_holds_on_the_admin_login(client, admin_user):
+    fail_until_limit(client, SITE_LOGIN, "root")
+    assert_locked_out(attempt(client, ADMIN_LOGIN, "root", "root-password-1"))
+
+
+def test_the_lockout_is_per_username_so_other_users_still_log_in(client, alice, bob):
+    fail_until_limit(client, SITE_LOGIN, "alice")
+    response = attempt(client, SITE_LOGIN, "bob", "bob-password-1")
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(bob.pk)
+
+
+def test_the_lockout_ends_after_the_cool_off(client, alice):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        fail_until_limit(client, SITE_LOGIN, "alice")
+        traveller.shift(settings.AXES_COOLOFF_TIME - timedelta(minutes=1))
+        assert_locked_out(attempt(client, SITE_LOGIN, "alice", "alice-password-1"))
+
+        traveller.shift(timedelta(minutes=2))
+        response = attempt(client, SITE_LOGIN, "alice", "alice-password-1")
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(alice.pk)
+
+
+def test_a_successful_login_resets_the_count(client, alice):
+    below = settings.AXES_FAILURE_LIMIT - 1
+    for _ in range(below):
+        assert attempt(client, SITE_LOGIN, "alice", "wrong").status_code == 200
+    assert attempt(client, SITE_LOGIN, "alice", "alice-password-1").status_code == 302
+    client.logout()
+    for _ in range(below):
+        assert attempt(client, SITE_LOGIN, "alice", "wrong").status_code == 200
+    assert attempt(client, SITE_LOGIN, "alice", "alice-password-1").status_code == 302
+
+
+def test_an_admin_can_unlock_a_user_early(client, alice):
+    from django.core.management import call_command
+
+    fail_until_limit(client, SITE_LOGIN, "alice")
+    assert_locked_out(attempt(client, SITE_LOGIN, "alice", "alice-password-1"))
+    call_command("axes_reset_username", "alice")
+    assert attempt(client, SITE_LOGIN, "alice", "alice-password-1").status_code == 302
+
+
+def test_logins_without_a_request_are_not_throttled(client, alice):
+    """The test client's login() and scripts call authenticate() without a request: nothing to guess."""
+    assert client.login(username="alice", password="alice-password-1")
