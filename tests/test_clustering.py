@@ -171,3 +171,11 @@ def test_dedup_by_guid_then_canonical_link_then_content_hash(db):
     )
     assert (first.new, again.entries, again.new, again.duplicates) == (1, 5, 1, 4)
     assert sorted(Entry.objects.values_list("title", flat=True)) == ["Brand new", "Talks resume"]
+
+
+def test_same_wording_with_different_figures_is_two_events():
+    a = signature("Russia and Ukraine swap 84 prisoners of war", "en")
+    b = signature("Russia and Ukraine swap 146 prisoners of war", "en")
+    assert not compare(a, b).same
+    c = signature("Russia and Ukraine swap prisoners of war", "en")
+    assert compare(a, c).same

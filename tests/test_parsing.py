@@ -306,3 +306,15 @@ def test_same_text_gives_same_hash_whatever_the_spacing_and_case():
 )
 def test_canonicalize_url(url, expected):
     assert canonicalize_url(url) == expected
+
+
+def test_relative_links_in_summaries_are_made_absolute():
+    item = (
+        "<item><title>Talks</title><link>https://wire.example.com/world/talks</link>"
+        '<description><![CDATA[<a href="/world/background">background</a> '
+        '<img src="pic.jpg">]]></description>'
+        "</item>"
+    )
+    [e] = parse_feed(rss(item).encode(), now=NOW).entries
+    assert 'href="https://wire.example.com/world/background"' in e.summary_html
+    assert 'src="https://wire.example.com/world/pic.jpg"' in e.summary_html

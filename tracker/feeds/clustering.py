@@ -3,7 +3,8 @@
 Two reports join one story when they were published within `WINDOW` of each other and:
 
 - same language: the Jaccard similarity of their stemmed content words is at least `JACCARD_MIN`
-  (snowball stemmers for English, French and Russian; a crude prefix for Ukrainian), or
+  (snowball stemmers for English, French and Russian; a crude prefix for Ukrainian), raised to
+  `JACCARD_CONFLICTING_FIGURES` when both carry figures and none is shared, or
 - any languages: they share hard evidence: a number (>= 10, not a year) plus enough named entities,
   or at least three specific named entities. Names are compared across scripts through a small
   gazetteer of the theatre's names (Zelensky / Зеленский / Зеленський, Kyiv / Киев / Київ, ...) and,
@@ -28,6 +29,7 @@ import snowballstemmer
 
 WINDOW = timedelta(hours=48)
 JACCARD_MIN = 0.5
+JACCARD_CONFLICTING_FIGURES = 0.8
 MIN_TOKENS_FOR_JACCARD = 3
 
 _STOPWORDS = {
@@ -199,6 +201,12 @@ def _stemmer(language: str):
     return snowballstemmer.stemmer(name) if name else None
 
 
+@lru_cache(maxsize=200_000)
+def _stem(language: str, word: str) -> str:
+    stemmer = _stemmer(language)
+    return stemmer.stemWord(word) if stemmer is not None else _skeleton(word)[:6]
+
+
 def _number(token: str) -> str | None:
     digits = _DIGITS.sub("", token)
     if not digits or len(digits) > 9:
@@ -209,10 +217,11 @@ def _number(token: str) -> str | None:
     return str(value)
 
 
+@lru_cache(maxsize=100_000)
 def signature(title: str, language: str = "") -> TitleSignature:
+    """The comparable features of a headline (cached: stories are compared with many new entries)."""
     language = (language or "").lower()[:2]
     stop = STOPWORDS.get(language, ALL_STOPWORDS)
-    stemmer = _stemmer(language)
     tokens: set[str] = set()
     entities: set[str] = set()
     numbers: set[str] = set()
@@ -235,10 +244,7 @@ def signature(title: str, language: str = "") -> TitleSignature:
         concept = _concept_key(low)
         if concept:
             concepts.add(concept)
-        if stemmer is not None:
-            tokens.add(stemmer.stemWord(low))
-        else:
-            tokens.add(_skeleton(low)[:6])
+        tokens.add(_stem(language, low))
         # Names: capitalised words (any position) and all-caps acronyms; gazetteer names in any case.
         key = _entity_key(word) if (word[0].isupper() or i == 0) else None
         if key is None:
@@ -268,7 +274,12 @@ def compare(a: TitleSignature, b: TitleSignature) -> Match:
     if a.language == b.language and a.tokens and b.tokens:
         union = a.tokens | b.tokens
         jaccard = len(a.tokens & b.tokens) / len(union)
-        if min(len(a.tokens), len(b.tokens)) >= MIN_TOKENS_FOR_JACCARD and jaccard >= JACCARD_MIN:
+        # Same wording but different figures ("swap 84 prisoners" / "swap 146 prisoners") is more
+        # likely two events than one: it then needs a much closer wording.
+        needed = (
+            JACCARD_CONFLICTING_FIGURES if (a.numbers and b.numbers and not shared_numbers) else JACCARD_MIN
+        )
+        if min(len(a.tokens), len(b.tokens)) >= MIN_TOKENS_FOR_JACCARD and jaccard >= needed:
             return Match(True, jaccard, f"same wording (Jaccard {jaccard:.2f})")
     shared_concepts = a.concepts & b.concepts
     points = (

@@ -398,6 +398,7 @@ def _fetch_into(result, url, now, etag, last_modified, limits, client, deadline)
                         )
                     if resp.status_code not in (301, 308):
                         all_permanent = False
+                    _drain(resp)
                     current = urljoin(str(target), location.strip())
                     result.redirects.append(current)
                     if hop == limits.max_redirects:
@@ -432,6 +433,19 @@ def _fetch_into(result, url, now, etag, last_modified, limits, client, deadline)
     raise FetchError("too_many_redirects", f"more than {limits.max_redirects} redirects starting from {url}")
 
 
+def _drain(resp: httpx.Response, limit: int = 64 * 1024) -> None:
+    """Read a small unwanted body (304, redirect, error page) so the connection can be reused; a larger
+    one is left unread and the connection is simply closed."""
+    declared = resp.headers.get("content-length", "")
+    if "transfer-encoding" in resp.headers or not declared.isdigit() or int(declared) > limit:
+        return
+    try:
+        for _ in resp.iter_raw():
+            pass
+    except httpx.HTTPError:
+        pass  # the connection is discarded; nothing to report for a body we did not want
+
+
 def _read_response(result: FetchResult, resp: httpx.Response, now, limits: FetchLimits, deadline) -> None:
     status = resp.status_code
     result.etag = resp.headers.get("etag") or None
@@ -439,7 +453,10 @@ def _read_response(result: FetchResult, resp: httpx.Response, now, limits: Fetch
     result.content_type = resp.headers.get("content-type", "")
     if status == 304:
         result.status = "not_modified"
+        _drain(resp)
         return
+    if status >= 400 or status < 200:
+        _drain(resp)
     if status in (429, 503):
         result.retry_after = parse_retry_after(resp.headers.get("retry-after"), now)
         kind = "rate_limited" if status == 429 else "unavailable"

@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, OuterRef, Subquery
 
-from tracker.feeds.clustering import WINDOW, TitleSignature, compare, signature
+from tracker.feeds.clustering import GENERIC, JACCARD_MIN, WINDOW, TitleSignature, compare, signature
 from tracker.feeds.parsing import ParsedEntry, ParsedFeed
 from tracker.models import Entry, Story
 
@@ -99,18 +99,34 @@ class _StoryIndex:
         yield from ("e" + e for e in sig.entities)
 
     def find(self, sig: TitleSignature, when: datetime):
-        counts: dict[int, int] = defaultdict(int)
+        """The story key of the best matching report within the window, or None.
+
+        Posting counts bound what `compare` can conclude, so it is called only for reports that share
+        a figure, or enough words for the Jaccard threshold, or three specific names."""
+        token_counts: dict[int, int] = defaultdict(int)
+        name_counts: dict[int, int] = defaultdict(int)
         strong: set[int] = set()
-        for key in self._keys(sig):
-            for idx in self.postings.get(key, ()):
-                counts[idx] += 1
-                if key[0] == "n":
-                    strong.add(idx)
+        for t in sig.tokens:
+            for idx in self.postings.get("t" + t, ()):
+                token_counts[idx] += 1
+        for n in sig.numbers:
+            strong.update(self.postings.get("n" + n, ()))
+        for e in sig.entities - GENERIC:
+            for idx in self.postings.get("e" + e, ()):
+                name_counts[idx] += 1
+        candidates = set(strong)
+        n_tokens = len(sig.tokens)
+        for idx, shared in token_counts.items():
+            other = self.items[idx][1]
+            if (
+                shared / (n_tokens + len(other.tokens) - shared) >= JACCARD_MIN
+                and other.language == sig.language
+            ):
+                candidates.add(idx)
+        candidates.update(idx for idx, shared in name_counts.items() if shared >= 3)
         best = None
         best_score = -1.0
-        for idx, count in counts.items():
-            if count < 2 and idx not in strong:
-                continue
+        for idx in candidates:
             story_key, other, other_when = self.items[idx]
             if abs(other_when - when) > WINDOW:
                 continue
@@ -208,23 +224,11 @@ def ingest(parsed: ParsedFeed, feed_id: int | None, source_label: str, now: date
 
 
 def _refresh_stories(story_ids: list[int]) -> None:
-    """Recount independent outlets and the time span of the given stories."""
-    updates = []
+    """Recount independent outlets and the time span of the given stories, in the database."""
+    entries = Entry.objects.filter(story_id=OuterRef("pk")).order_by().values("story_id")
     for part in _chunks(story_ids):
-        agg = (
-            Entry.objects.filter(story_id__in=part)
-            .values("story_id")
-            .annotate(
-                outlets=Count("outlet", distinct=True), first=Min("published_at"), last=Max("published_at")
-            )
+        Story.objects.filter(pk__in=part).update(
+            outlet_count=Subquery(entries.annotate(n=Count("outlet", distinct=True)).values("n")),
+            first_seen_at=Subquery(entries.annotate(t=Min("published_at")).values("t")),
+            last_seen_at=Subquery(entries.annotate(t=Max("published_at")).values("t")),
         )
-        for row in agg:
-            updates.append(
-                Story(
-                    pk=row["story_id"],
-                    outlet_count=max(1, row["outlets"]),
-                    first_seen_at=row["first"],
-                    last_seen_at=row["last"],
-                )
-            )
-    Story.objects.bulk_update(updates, ["outlet_count", "first_seen_at", "last_seen_at"], batch_size=CHUNK)

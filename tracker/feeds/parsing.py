@@ -25,6 +25,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
@@ -105,18 +106,28 @@ _WS = re.compile(r"\s+")
 _CONTROL = bytes(c for c in range(32) if c not in (9, 10, 13))
 
 
-def clean_html(fragment: str) -> str:
-    """Sanitise feed HTML with nh3: safe tags only, no scripts/styles, no on* handlers, http(s) URLs."""
-    if not fragment:
-        return ""
-    return nh3.clean(
-        fragment[:MAX_SUMMARY_INPUT],
+@lru_cache(maxsize=64)
+def _cleaner(base_url: str) -> nh3.Cleaner:
+    # Relative links are resolved against the feed's address; without one they are dropped.
+    relative = ("rewrite_with_base", base_url) if base_url.startswith(("http://", "https://")) else "deny"
+    return nh3.Cleaner(
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        url_relative=relative,
     )
+
+
+def clean_html(fragment: str, base_url: str = "") -> str:
+    """Sanitise feed HTML with nh3: safe tags only, no scripts/styles, no on* handlers, http(s) URLs."""
+    if not fragment:
+        return ""
+    return _cleaner(base_url).clean(fragment[:MAX_SUMMARY_INPUT])
+
+
+_TAG = re.compile(r"<[^>]*>")
 
 
 def html_to_text(fragment: str) -> str:
@@ -125,8 +136,12 @@ def html_to_text(fragment: str) -> str:
         return ""
     if "<" in fragment:
         fragment = nh3.clean(fragment[:MAX_SUMMARY_INPUT], tags=set(), attributes={}, strip_comments=True)
-        # nh3 escapes the text it keeps; block boundaries become spaces via the whitespace collapse.
     return _WS.sub(" ", html.unescape(fragment)).strip()
+
+
+def sanitised_to_text(clean: str) -> str:
+    """Plain text of HTML already sanitised by clean_html (well-formed, no scripts): tags become spaces."""
+    return _WS.sub(" ", html.unescape(_TAG.sub(" ", clean))).strip()
 
 
 def normalise_text(text: str) -> str:
@@ -313,8 +328,17 @@ def normalise_language(value: str) -> str:
     return primary if primary.isalpha() and 2 <= len(primary) <= 3 else ""
 
 
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
 def _entry_language(title: str, text: str, feed_lang: str) -> str:
-    sample = (title + ". " + text[:300]).strip()
+    """The entry's language. The feed's declared language is trusted when the script agrees (an en or fr
+    feed with Latin text); otherwise (no declared language, Cyrillic in an en/fr feed, Latin in a ru/uk
+    feed, or ru vs uk, which outlets mix) py3langid decides among en/fr/ru/uk."""
+    sample = (title + ". " + text[:120]).strip()
+    cyrillic = bool(_CYRILLIC.search(sample))
+    if feed_lang in ("en", "fr") and not cyrillic:
+        return feed_lang
     if len(sample) >= 25:
         lang, prob = detect_language(sample)
         if prob >= 0.9 or not feed_lang:
@@ -378,7 +402,10 @@ def parse_feed(
     headers = {"content-type": "application/xml; charset=utf-8"}
     if base_url:
         headers["content-location"] = base_url
-    result = feedparser.parse(io.BytesIO(utf8), response_headers=headers, sanitize_html=False)
+    # feedparser's own sanitiser and URI resolver are off: nh3 does both, faster and stricter.
+    result = feedparser.parse(
+        io.BytesIO(utf8), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+    )
     del utf8
     version = result.get("version") or ""
     raw_entries = result.get("entries") or []
@@ -432,9 +459,9 @@ def _normalise_entry(raw, *, now, link_base, feed_lang, feed_title) -> ParsedEnt
     summary = raw.get("summary", "") or ""
     if len(summary) >= len(body) or len(body) > MAX_SUMMARY_INPUT:
         body = summary or body
-    summary_html = clean_html(body)
-    summary_text = html_to_text(summary_html)[:MAX_SUMMARY_TEXT]
     link = _safe_link(raw.get("link", ""), link_base)
+    summary_html = clean_html(body, link or link_base)
+    summary_text = sanitised_to_text(summary_html)[:MAX_SUMMARY_TEXT]
     guid = (raw.get("id") or raw.get("guid") or "").strip()[:MAX_GUID]
     if not title and not summary_text:
         return None

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 
 from tracker.feeds.fetching import FetchLimits, fetch
@@ -189,10 +190,11 @@ def claim_due_feeds(now: datetime, limit: int | None = None) -> list[int]:
     rows = due_feeds(now).order_by("next_poll_at", "id").values_list("id", "next_poll_at")
     if limit:
         rows = rows[:limit]
-    for feed_id, old in list(rows):
-        won = Feed.objects.filter(pk=feed_id, next_poll_at=old).update(next_poll_at=now + CLAIM_LEASE)
-        if won:
-            claimed.append(feed_id)
+    with transaction.atomic():  # one commit for the whole batch; each claim stays conditional
+        for feed_id, old in list(rows):
+            won = Feed.objects.filter(pk=feed_id, next_poll_at=old).update(next_poll_at=now + CLAIM_LEASE)
+            if won:
+                claimed.append(feed_id)
     return claimed
 
 

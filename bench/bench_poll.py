@@ -1,0 +1,64 @@
+"""A poll cycle of 1,000 feeds served by a local HTTP server: the first cycle (every feed new: fetch,
+parse, dedup, cluster, store) and the 304 cycle (conditional GETs, health recorded) - target: a 304
+cycle of 1,000 feeds under 10 s. Polls run one after another in this process, through the same
+`poll_feed` service a Celery worker runs, sharing one HTTP client (keep-alive) as a worker would.
+"""
+
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from _feeds_common import make_feed, setup_django
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+N_FEEDS = 1000
+ENTRIES_PER_FEED = 5
+TARGET_304 = 10.0
+
+
+def main():
+    setup_django()
+    from django.test.utils import override_settings
+
+    from tests.feedserver import FeedServer
+    from tracker.feeds.fetching import FetchLimits, make_client
+    from tracker.feeds.polling import claim_due_feeds, poll_feed
+    from tracker.models import Entry, Feed
+
+    with FeedServer() as srv, override_settings(FEEDS_SSRF_ALLOWED_HOSTS=["127.0.0.1"]):
+        feeds = []
+        for i in range(N_FEEDS):
+            path = f"/feeds/{i}.xml"
+            srv.route(
+                path, body=make_feed(ENTRIES_PER_FEED, seed=i, outlet=f"outlet{i}.example"), etag=f'"e{i}"'
+            )
+            feeds.append(Feed(url=srv.url(path), title=f"Feed {i}", language="en"))
+        Feed.objects.bulk_create(feeds)
+        limits = FetchLimits.from_settings()
+        now = datetime(2025, 10, 2, tzinfo=UTC)
+        results = {}
+        with make_client(limits) as client:
+            for label, at in (("first cycle", now), ("304 cycle", now + timedelta(days=1))):
+                t = time.perf_counter()
+                ids = claim_due_feeds(at)
+                statuses = [poll_feed(fid, at, limits=limits, client=client).status for fid in ids]
+                elapsed = time.perf_counter() - t
+                results[label] = elapsed
+                counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+                print(
+                    f"{label:12s}: {len(ids)} feeds in {elapsed:6.2f} s "
+                    f"({len(ids) / elapsed:7.1f} feeds/s)  {counts}"
+                )
+        print(f"entries stored: {Entry.objects.count()}")
+    ok = results["304 cycle"] < TARGET_304
+    print(
+        f"304 cycle of {N_FEEDS} feeds: {results['304 cycle']:.2f} s (target < {TARGET_304:.0f} s) "
+        + ("OK" if ok else "MISSED")
+    )
+    print(f"ratio 304 cycle / first cycle: {results['304 cycle'] / results['first cycle']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
