@@ -129,6 +129,10 @@ AXES_RESET_ON_SUCCESS = True
 # Attempts during a lockout neither count nor extend it: it ends LOGIN_LOCKOUT_MINUTES after the last failure.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "config.throttling.lockout_response"
+# Behind this many reverse proxies (each appending to X-Forwarded-For), a login's address is the one the
+# outermost proxy saw, not the proxy's own (config.throttling.client_ip). 0: REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "config.throttling.client_ip"
 
 # --- Security (production) ----------------------------------------------------------------------------
 # With DEBUG=False cookies travel over HTTPS only and plain HTTP is redirected (except /healthz, which

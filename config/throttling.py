@@ -36,3 +36,20 @@ def lockout_response(request, original_response=None, credentials=None):
         "username": get_client_username(request, credentials) or "",
     }
     return render(request, "registration/locked_out.html", context, status=429)
+
+
+def client_ip(request):
+    """The address a login attempt comes from, for the lockout.
+
+    Directly exposed, REMOTE_ADDR. Behind TRUSTED_PROXY_COUNT reverse proxies, each appending the address
+    it saw to X-Forwarded-For, the entry that many places from the right: the address the outermost
+    trusted proxy saw. Entries further left come from the client and may be forged, so they are ignored.
+    """
+    remote = request.META.get("REMOTE_ADDR")
+    count = settings.TRUSTED_PROXY_COUNT
+    if count <= 0:
+        return remote
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    if len(forwarded) < count:
+        return remote  # not through the proxies: the address connecting is the client
+    return forwarded[-count]

@@ -107,3 +107,34 @@ def test_an_admin_can_unlock_a_user_early(client, alice):
 def test_logins_without_a_request_are_not_throttled(client, alice):
     """The test client's login() and scripts call authenticate() without a request: nothing to guess."""
     assert client.login(username="alice", password="alice-password-1")
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(client, alice):
+    """Directly exposed, a client cannot escape its lockout by sending another X-Forwarded-For."""
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            SITE_LOGIN, {"username": "alice", "password": "wrong"}, HTTP_X_FORWARDED_FOR=f"10.0.0.{i}"
+        )
+    response = client.post(
+        SITE_LOGIN, {"username": "alice", "password": "alice-password-1"}, HTTP_X_FORWARDED_FOR="10.9.9.9"
+    )
+    assert_locked_out(response)
+
+
+def test_behind_a_trusted_proxy_each_client_address_is_locked_out_on_its_own(client, alice, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    attacker = {"HTTP_X_FORWARDED_FOR": "203.0.113.7", "REMOTE_ADDR": "172.18.0.5"}
+    colleague = {"HTTP_X_FORWARDED_FOR": "198.51.100.20", "REMOTE_ADDR": "172.18.0.5"}
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(SITE_LOGIN, {"username": "alice", "password": "wrong"}, **attacker)
+    assert_locked_out(
+        client.post(SITE_LOGIN, {"username": "alice", "password": "alice-password-1"}, **attacker)
+    )
+    # A forged address on the left of the header does not help: the proxy appended the real one.
+    forged = {"HTTP_X_FORWARDED_FOR": "192.0.2.1, 203.0.113.7", "REMOTE_ADDR": "172.18.0.5"}
+    assert_locked_out(
+        client.post(SITE_LOGIN, {"username": "alice", "password": "alice-password-1"}, **forged)
+    )
+
+    response = client.post(SITE_LOGIN, {"username": "alice", "password": "alice-password-1"}, **colleague)
+    assert response.status_code == 302
