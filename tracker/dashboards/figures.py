@@ -17,6 +17,8 @@ CATEGORY_COLOURS = {
     Category.POLITICAL: "#3d5a98",
     Category.COERCIVE: "#a23b52",
 }
+WEEK_MS = 7 * 24 * 3600 * 1000
+A_MONDAY = "2025-08-04"  # weeks start on Monday (TruncWeek): bars span their week
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
 
 
@@ -28,11 +30,11 @@ def to_json(fig):
 def _layout(fig, *, height, title=None):
     fig.update_layout(
         height=height,
-        margin={"l": 40, "r": 10, "t": 40 if title else 10, "b": 40},
+        margin={"l": 50, "r": 10, "t": 40 if title else 24, "b": 30},
         font=FONT,
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        legend={"orientation": "h", "y": -0.15},
+        legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"},
         title={"text": title} if title else None,
     )
     return fig
@@ -66,13 +68,10 @@ def _mark_milestones(fig, milestones):
 
 def _x_range(fig, since, until):
     if since and until:
-        # Half a week of margin so bars at the edges are not cut.
-        fig.update_xaxes(
-            range=[
-                (since - datetime.timedelta(days=4)).isoformat(),
-                (until + datetime.timedelta(days=4)).isoformat(),
-            ]
-        )
+        # Bars span their whole week (Monday to Sunday): widen the range to the weeks' edges.
+        first_monday = since - datetime.timedelta(days=since.weekday())
+        last_sunday = until + datetime.timedelta(days=7 - until.weekday())
+        fig.update_xaxes(range=[first_monday.isoformat(), last_sunday.isoformat()])
 
 
 def timeline(weekly, milestones, *, since=None, until=None, categories=None, height=320):
@@ -88,8 +87,13 @@ def timeline(weekly, milestones, *, since=None, until=None, categories=None, hei
                     x=[r["week"].isoformat() for r in rows],
                     y=[sign * r["n"] for r in rows],
                     customdata=[r["n"] for r in rows],
+                    width=[WEEK_MS * 0.85] * len(rows),
+                    xperiod=WEEK_MS,
+                    xperiod0=A_MONDAY,
+                    xperiodalignment="middle",
                     name=f"{labels[category]} {'advance' if sign > 0 else 'reverse'}",
                     legendgroup=category,
+                    showlegend=sign > 0,  # one legend entry per category: it toggles both directions
                     marker={
                         "color": CATEGORY_COLOURS[category],
                         "opacity": 1 if sign > 0 else 0.55,
@@ -114,11 +118,12 @@ def timeline(weekly, milestones, *, since=None, until=None, categories=None, hei
 def stage_progress(progress):
     """The editorial's three-stage sequence: of each stage's indicators, how many have appeared."""
     names = {
-        1: "Stage 1 · low-visibility steps",
-        2: "Stage 2 · local freeze, verification",
-        3: "Stage 3 · settlement",
+        1: "low-visibility steps (humanitarian)",
+        2: "local freeze and verification",
+        3: "political settlement",
     }
-    y = [names[p["stage"]] for p in progress]
+    y = [f"Stage {p['stage']}" for p in progress]
+    hover = [f"Stage {p['stage']}: {names[p['stage']]}" for p in progress]
     fig = go.Figure(
         [
             go.Bar(
@@ -129,7 +134,8 @@ def stage_progress(progress):
                 marker={"color": "#2e7d32"},
                 text=[f"{p['appeared']} of {p['total']}" for p in progress],
                 textposition="inside",
-                hovertemplate="%{y}: %{x} appeared<extra></extra>",
+                customdata=hover,
+                hovertemplate="%{customdata}<br>%{x} appeared<extra></extra>",
             ),
             go.Bar(
                 y=y,
@@ -137,13 +143,14 @@ def stage_progress(progress):
                 orientation="h",
                 name="not yet",
                 marker={"color": "#d9d9d9"},
-                hovertemplate="%{y}: %{x} not yet<extra></extra>",
+                customdata=hover,
+                hovertemplate="%{customdata}<br>%{x} not yet<extra></extra>",
             ),
         ]
     )
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text="indicators", dtick=1)
+    fig.update_xaxes(dtick=1)
     return _layout(fig, height=220)
 
 
