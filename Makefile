@@ -46,6 +46,9 @@ worker: seed
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+bench: install
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; echo; done
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
