@@ -214,7 +214,7 @@ def test_email_parts_subject_links_and_headers(db, alice, week_events):
     message = emails.digest("alice@example.org", digest)
 
     assert message.to == ["alice@example.org"]
-    assert message.subject == "Watchpost, week of 7–13 September 2026: 2 status changes, 3 new events"
+    assert message.subject == "Watchpost, week of 7-13 September 2026: 2 status changes, 3 new events"
     text, (html, mimetype) = message.body, message.alternatives[0]
     assert mimetype == "text/html"
     for part in (text, html):
@@ -308,7 +308,7 @@ def test_preview_shows_the_next_digest(client, alice, bob, admin_user, week_even
         page = client.get(reverse("digests:preview"))
     text = page.content.decode()
     assert page.status_code == 200
-    assert "week 2026-W37" in text and "Watchpost, week of 7–13 September 2026" in text
+    assert "week 2026-W37" in text and "Watchpost, week of 7-13 September 2026" in text
     assert "84 prisoners of war exchanged" in text and "Record drone attack" not in text
     assert "srcdoc=" in text and "&lt;!doctype html&gt;" in text  # the HTML part, escaped in the iframe
     assert "Carried by 2 outlets:\n      - RIA: https://ria.example/exchange" in text  # the text part

@@ -222,6 +222,11 @@ class Digest:
         return f"{a.day}–{b.day} {b:%B %Y}"
 
     @property
+    def period_ascii(self):
+        """The period for the subject line: plain ASCII keeps the header unencoded and readable."""
+        return self.period.replace("–", "-")
+
+    @property
     def category_labels(self):
         return ", ".join(s.label.lower() for s in self.sections)
 
@@ -485,6 +490,11 @@ def is_permanent(exc):
 
 
 def describe_error(exc):
+    """One line saying what went wrong (newlines from a hostile address are shown as \\n)."""
+    return _describe_error(exc).replace("\r", "\\r").replace("\n", "\\n")[:2000]
+
+
+def _describe_error(exc):
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         parts = []
         for addr, (code, msg) in exc.recipients.items():
@@ -496,4 +506,4 @@ def describe_error(exc):
             exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
         )
         return f"{type(exc).__name__}: {exc.smtp_code} {text}"
-    return f"{type(exc).__name__}: {exc}"[:2000]
+    return f"{type(exc).__name__}: {exc}"

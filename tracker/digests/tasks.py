@@ -10,13 +10,11 @@ from . import services
 MAX_RETRIES = 6
 
 
-@shared_task(name="tracker.digests.tasks.send_due_digests", ignore_result=True)
+@shared_task(name="tracker.digests.tasks.send_due_digests")
 def send_due_digests():
-    """Beat task: one send_digest task per subscriber whose digest is due now."""
+    """Beat task: one send_digest task per subscriber whose digest is due now. Returns their task ids."""
     due = services.due_subscriptions(timezone.now())
-    for subscription_id, week in due:
-        send_digest.delay(subscription_id, str(week))
-    return len(due)
+    return {"dispatched": [send_digest.delay(pk, str(week)).id for pk, week in due]}
 
 
 @shared_task(bind=True, name="tracker.digests.tasks.send_digest", max_retries=MAX_RETRIES)
