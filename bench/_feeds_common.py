@@ -35,7 +35,7 @@ SUBJECTS = {
 
 def setup_django():
     db = Path(tempfile.mkdtemp(prefix="watchpost-bench-")) / "bench.sqlite3"
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{db}"
     os.environ["WATCHPOST_READ_DOTENV"] = "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

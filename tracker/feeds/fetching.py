@@ -437,8 +437,9 @@ def _drain(resp: httpx.Response, limit: int = 64 * 1024) -> None:
     """Read a small unwanted body (304, redirect, error page) so the connection can be reused; a larger
     one is left unread and the connection is simply closed."""
     declared = resp.headers.get("content-length", "")
-    if "transfer-encoding" in resp.headers or not declared.isdigit() or int(declared) > limit:
-        return
+    if resp.status_code != 304 and declared != "0":
+        if "transfer-encoding" in resp.headers or not declared.isdigit() or int(declared) > limit:
+            return
     try:
         for _ in resp.iter_raw():
             pass
