@@ -41,6 +41,11 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FeedServer/1.0"
 
+    def setup(self):
+        super().setup()
+        with self.server.feedserver.lock:
+            self.server.feedserver.connections += 1
+
     def log_message(self, format, *args):  # noqa: A002 - silence the default stderr log
         pass
 
@@ -150,6 +155,7 @@ class FeedServer:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict]] = []
         self.hits: dict[str, int] = {}
+        self.connections = 0  # TCP connections accepted (keep-alive reuse shows here)
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.httpd = _QuietServer(("127.0.0.1", 0), _Handler)

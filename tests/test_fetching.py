@@ -247,10 +247,14 @@ def test_connection_refused_is_recorded(srv):
 
 
 def test_shared_client_reuses_connections(srv):
-    srv.route("/f", body=RSS)
+    srv.route("/f", body=RSS, etag='"v1"')
+    srv.route("/r", status=301, redirect_to="/f")
     with make_client(LOCAL) as client:
-        results = [fetch(srv.url("/f"), now=NOW, limits=LOCAL, client=client) for _ in range(3)]
-    assert [r.status for r in results] == ["ok"] * 3
+        results = [fetch(srv.url("/f"), now=NOW, limits=LOCAL, client=client) for _ in range(2)]
+        results += [fetch(srv.url("/f"), now=NOW, limits=LOCAL, client=client, etag='"v1"') for _ in range(2)]
+        results.append(fetch(srv.url("/r"), now=NOW, limits=LOCAL, client=client, etag='"v1"'))
+    assert [r.status for r in results] == ["ok", "ok", "not_modified", "not_modified", "not_modified"]
+    assert srv.connections == 1  # 200s, 304s and a redirect all on one keep-alive connection
 
 
 @pytest.mark.parametrize(
