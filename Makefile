@@ -46,6 +46,9 @@ worker: seed
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+eval: install
+	$(BIN)/python -m indicators.matching.evaluate
+
 bench: install
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; echo; done
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .text import LANGUAGES, detect_language, normalise, stem, stems, tokenise
+from .text import LANGUAGES, STOPWORDS, detect_language, normalise, stem, stems, tokenise
 
 MATCH_THRESHOLD = 0.5
 DEFAULT_TERM_WEIGHT = 0.7
@@ -98,14 +98,16 @@ class Match:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Phrase:
     pid: int
     kind: str
     owner: int  # rule index, -1 for scope phrases
     text: str
-    keys: tuple[tuple[str, str], ...]  # ("s", stem) | ("p", prefix) | ("x", exact surface)
+    keys: tuple  # ("s", frozenset of stem and word) | ("p", prefix) | ("x", exact surface)
     weight: float
+    gate: frozenset  # words of which one must be in the text for the phrase to match (cheap pre-check)
+    single: bool  # one word: no need to follow
 
 
 @dataclass
@@ -116,7 +118,7 @@ class _Hit:
     spans: list  # (field, start, end)
 
 
-def parse_phrase(raw: str, lang: str) -> tuple[tuple[tuple[str, str], ...], float, str]:
+def parse_phrase(raw: str, lang: str, drop_stopwords: bool = True) -> tuple[tuple, float, str]:
     """Compile one phrase into token keys. Raises RuleError with a message saying what to fix."""
     if not isinstance(raw, str):
         raise RuleError(f"phrase {raw!r} must be text")
@@ -131,21 +133,32 @@ def parse_phrase(raw: str, lang: str) -> tuple[tuple[tuple[str, str], ...], floa
             ) from None
         if not 0 < weight <= 1:
             raise RuleError(f"phrase {raw!r}: the weight after '|' must be between 0 and 1")
-    keys = []
-    for word in normalise(text).split():
+    words = normalise(text).split()
+    content = [w for w in words if w.startswith("=") or w.endswith("*") or w not in STOPWORDS.get(lang, ())]
+    if drop_stopwords and len(content) >= 2:
+        # "exchange of prisoners" -> exchange, prisoners: the gap allowance covers the small words, so the
+        # phrase also meets "exchange of 150 prisoners" and "échange d'otages"-style elisions.
+        words = content
+    keys: list[tuple[str, object]] = []
+
+    def word_key(token: str) -> tuple[str, frozenset]:
+        # Both the stem and the word itself: Snowball stems some nominatives oddly (канал -> кана) while
+        # the inflected form stems to the nominative (канале -> канал).
+        return ("s", frozenset({stem(token, lang), token}))
+
+    for word in words:
         if word.startswith("="):
-            toks = tokenise(word[1:])
-            keys.extend(("x", t) for t in toks)
+            keys.extend(("x", t) for t in tokenise(word[1:]))
         elif word.endswith("*"):
             toks = tokenise(word[:-1])
             if not toks:
                 continue
-            keys.extend(("s", stem(t, lang)) for t in toks[:-1])
+            keys.extend(word_key(t) for t in toks[:-1])
             if len(toks[-1]) < 3:
                 raise RuleError(f"phrase {raw!r}: a prefix before '*' needs at least 3 letters")
             keys.append(("p", toks[-1]))
         else:
-            keys.extend(("s", stem(t, lang)) for t in tokenise(word))
+            keys.extend(word_key(t) for t in tokenise(word))
     if not keys:
         raise RuleError(f"phrase {raw!r} has no words")
     return tuple(keys), weight, text.strip()
@@ -165,6 +178,7 @@ class Matcher:
         self._by_exact: dict[str, dict[str, list[_Phrase]]] = {lang: {} for lang in LANGUAGES}
         self._by_prefix: dict[str, dict[str, list[_Phrase]]] = {lang: {} for lang in LANGUAGES}
         self._prefix_lengths: dict[str, list[int]] = {lang: [] for lang in LANGUAGES}
+        self._prefix_heads: dict[str, frozenset] = {lang: frozenset() for lang in LANGUAGES}
         self._rules_by_lang: dict[str, list[int]] = {lang: [] for lang in LANGUAGES}
         for idx, rule in enumerate(self.rules):
             if rule.lang not in LANGUAGES:
@@ -191,14 +205,24 @@ class Matcher:
                     self._add(kind, -1, raw, scope.lang)
         for lang in LANGUAGES:
             self._prefix_lengths[lang] = sorted({len(p) for p in self._by_prefix[lang]})
+            self._prefix_heads[lang] = frozenset(p[:3] for p in self._by_prefix[lang])
 
     def _add(self, kind: str, owner: int, raw: str, lang: str) -> None:
-        keys, weight, text = parse_phrase(raw, lang)
-        phrase = _Phrase(len(self._phrases), kind, owner, text, keys, weight)
+        # Exclusions and scope phrases keep their small words: they must stay as specific as written.
+        keys, weight, text = parse_phrase(
+            raw, lang, drop_stopwords=kind in (KIND_TERM, KIND_REVERSE_TERM, KIND_REVERSE)
+        )
+        later = [value for key_type, value in keys[1:] if key_type == "s"]
+        gate = later[-1] if later else frozenset()
+        phrase = _Phrase(len(self._phrases), kind, owner, text, keys, weight, gate, len(keys) == 1)
         self._phrases.append(phrase)
         key_type, value = keys[0]
-        table = {"s": self._by_stem, "x": self._by_exact, "p": self._by_prefix}[key_type][lang]
-        table.setdefault(value, []).append(phrase)
+        if key_type == "s":
+            for alternative in value:
+                self._by_stem[lang].setdefault(alternative, []).append(phrase)
+        else:
+            table = {"x": self._by_exact, "p": self._by_prefix}[key_type][lang]
+            table.setdefault(value, []).append(phrase)
 
     # ------------------------------------------------------------------ matching
 
@@ -209,22 +233,35 @@ class Matcher:
         by_exact = self._by_exact[lang]
         by_prefix = self._by_prefix[lang]
         prefix_lengths = self._prefix_lengths[lang]
-        n = len(tokens)
-        for i in range(n):
-            candidates = by_stem.get(token_stems[i], ())
-            exact = by_exact.get(tokens[i])
-            if exact:
-                candidates = [*candidates, *exact]
-            for length in prefix_lengths:
-                if len(tokens[i]) < length:
-                    break
-                pref = by_prefix.get(tokens[i][:length])
-                if pref:
-                    candidates = [*candidates, *pref]
+        prefix_heads = self._prefix_heads[lang]
+        present = {*tokens, *token_stems}
+        follow = self._follow
+        for i, (token, token_stem) in enumerate(zip(tokens, token_stems, strict=True)):
+            candidates = by_stem.get(token_stem, ())
+            if token != token_stem:
+                by_surface = by_stem.get(token)
+                if by_surface:
+                    candidates = [*candidates, *(p for p in by_surface if p not in candidates)]
+            if by_exact:
+                exact = by_exact.get(token)
+                if exact:
+                    candidates = [*candidates, *exact]
+            if token[:3] in prefix_heads:
+                for length in prefix_lengths:
+                    if len(token) < length:
+                        break
+                    pref = by_prefix.get(token[:length])
+                    if pref:
+                        candidates = [*candidates, *pref]
             for phrase in candidates:
-                end = self._follow(phrase.keys, tokens, token_stems, i)
-                if end < 0:
-                    continue
+                if phrase.single:
+                    end = i
+                else:
+                    if phrase.gate and phrase.gate.isdisjoint(present):
+                        continue
+                    end = follow(phrase.keys, tokens, token_stems, i)
+                    if end < 0:
+                        continue
                 hit = hits.get(phrase.pid)
                 if hit is None:
                     hit = hits[phrase.pid] = _Hit(phrase, set(), " ".join(tokens[i : end + 1]), [])
@@ -240,7 +277,7 @@ class Matcher:
             found = -1
             for j in range(pos + 1, min(n, pos + 2 + MAX_GAP)):
                 if (
-                    (key_type == "s" and token_stems[j] == value)
+                    (key_type == "s" and (token_stems[j] in value or tokens[j] in value))
                     or (key_type == "x" and tokens[j] == value)
                     or (key_type == "p" and tokens[j].startswith(value))
                 ):
@@ -251,8 +288,19 @@ class Matcher:
             pos = found
         return pos
 
-    def analyse(self, title: str, summary: str = "", lang: str | None = None, theatre: bool = False) -> dict:
-        """Every phrase that fired and every rule's verdict, including those under the threshold."""
+    def analyse(
+        self,
+        title: str,
+        summary: str = "",
+        lang: str | None = None,
+        theatre: bool = False,
+        out_of_scope_verdicts: bool = True,
+        min_score: float | None = None,
+    ) -> dict:
+        """Every phrase that fired and every rule's verdict, including those under the threshold.
+
+        With out_of_scope_verdicts=False, rules are not scored for an entry outside the theatre; with
+        min_score, verdicts under it are left out."""
         title = title or ""
         summary = summary or ""
         if lang not in LANGUAGES:
@@ -279,14 +327,18 @@ class Matcher:
             scope = "in scope"
 
         per_rule: dict[int, dict[str, list[_Hit]]] = {}
+        if scope != "in scope" and not out_of_scope_verdicts:
+            hits = {}
         for hit in hits.values():
             if hit.phrase.owner >= 0:
                 per_rule.setdefault(hit.phrase.owner, {}).setdefault(hit.phrase.kind, []).append(hit)
 
         verdicts = []
         for idx in sorted(per_rule):
-            rule = self.rules[idx]
             groups = per_rule[idx]
+            if KIND_TERM not in groups and KIND_REVERSE_TERM not in groups:
+                continue
+            rule = self.rules[idx]
             advance_hits = groups.get(KIND_TERM, [])
             covering = [
                 span for h in advance_hits for span in h.spans
@@ -310,6 +362,8 @@ class Matcher:
                 factor = 1.0 if "title" in h.fields else SUMMARY_FACTOR
                 missing *= 1.0 - min(MAX_TERM_EVIDENCE, h.phrase.weight * rule.weight * factor)
             score = round(1.0 - missing, 3)
+            if min_score is not None and score < min_score:
+                continue
             reverse_hits = [h for h in groups.get(KIND_REVERSE, []) if uncovered(h)]
             title_terms = any("title" in h.fields for h in term_hits)
             summary_terms = any("summary" in h.fields for h in term_hits)
@@ -345,7 +399,9 @@ class Matcher:
     ) -> list[Match]:
         """Matches at or above the threshold, best first; at most one per indicator."""
         threshold = self.threshold if threshold is None else threshold
-        analysis = self.analyse(title, summary, lang=lang, theatre=theatre)
+        analysis = self.analyse(
+            title, summary, lang=lang, theatre=theatre, out_of_scope_verdicts=False, min_score=threshold
+        )
         if analysis["scope"] != "in scope":
             return []
         best: dict[str, Match] = {}

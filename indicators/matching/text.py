@@ -59,11 +59,27 @@ def tokenise(normalised: str) -> list[str]:
     return tokens
 
 
+# Small words dropped from rule phrases of two or more content words (never from the text: the gap
+# allowance of the matcher skips them there). Negations are deliberately absent.
+STOPWORDS = {
+    "en": frozenset(
+        "the a an of to in on at for with by from into as and or its their his her this that these those "
+        "is are was were be been".split()
+    ),
+    "fr": frozenset(
+        "le la les l un une des de du d au aux à en et ou par pour sur dans avec son sa ses leur leurs ce "
+        "cette ces qui que est sont".split()
+    ),
+    "ru": frozenset("и в во на по с со к ко из от до за о об у для при а или же то это его ее их".split()),
+    "uk": frozenset("і й та в у на по з із зі до від за о об для при а або же це його її їх".split()),
+}
+
+
 # ---------------------------------------------------------------- language detection
 
-_UK_LETTERS = frozenset("іїєґ")
-_RU_LETTERS = frozenset("ыэъё")
-_FR_LETTERS = frozenset("éèêàâçùûôîïëœ")
+_UK_LETTERS_RE = re.compile("[іїєґ]")
+_RU_LETTERS_RE = re.compile("[ыэъё]")
+_FR_LETTERS_RE = re.compile("[éèêàâçùûôîïëœ]")
 _FR_WORDS = frozenset(
     "le la les des du de et un une au aux est sont dans pour sur avec par pas qui que ne plus entre après "
     "selon contre vers russie russe russes ukrainien ukrainienne guerre paix accord frappes sommet cessez "
@@ -104,26 +120,31 @@ def detect_language(text: str) -> str:
     share decides the script), then function words, then py3langid restricted to the same script.
     """
     raw = unicodedata.normalize("NFKC", text or "").casefold()
+    uk_letters = len(_UK_LETTERS_RE.findall(raw))
+    ru_letters = len(_RU_LETTERS_RE.findall(raw))
+    if uk_letters >= 2 and not ru_letters:
+        return "uk"
+    if ru_letters >= 2 and not uk_letters:
+        return "ru"
     cyr = len(_CYRILLIC_RE.findall(raw))
     lat = len(_LATIN_RE.findall(raw))
     if cyr == 0 and lat == 0:
         return "en"
+    words = set(_TOKEN_RE.findall(raw.translate(_APOSTROPHES)))
     if cyr >= lat:
-        words = set(tokenise(normalise(raw)))
-        uk = sum(ch in _UK_LETTERS for ch in raw) + 2 * len(words & _UK_WORDS)
-        ru = sum(ch in _RU_LETTERS for ch in raw) + 2 * len(words & _RU_WORDS)
+        uk = uk_letters + 2 * len(words & _UK_WORDS)
+        ru = ru_letters + 2 * len(words & _RU_WORDS)
         if uk > ru:
             return "uk"
         if ru > uk or uk == 0:
             # Ukrainian prose without і, ї, є or ґ is vanishingly rare: Cyrillic without them is Russian.
             return "ru"
         return _langid_pick(raw, ("ru", "uk"))
-    words = set(tokenise(normalise(raw)))
-    fr = len(words & _FR_WORDS) + 2 * sum(ch in _FR_LETTERS for ch in raw)
-    en = len(words & _EN_WORDS) + raw.count("w")
-    if fr and not en:
+    fr = len(words & _FR_WORDS) + 2 * len(_FR_LETTERS_RE.findall(raw))
+    en = len(words & _EN_WORDS)
+    if fr > en:
         return "fr"
-    if en and not fr:
+    if en > fr:
         return "en"
     return _langid_pick(raw, ("en", "fr"))
 
@@ -178,29 +199,29 @@ def _uk_stem(word: str) -> str:
     return lemma
 
 
-_STEM_CACHE: dict[tuple[str, str], str] = {}
+_STEM_CACHE: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
+_STEM_CACHE_LIMIT = 200_000
 
 
 def stem(token: str, lang: str) -> str:
     """Stem one normalised token for a language. Cached; the script of the token picks the stemmer
     when it differs from the language (a Latin name in a Russian headline is stemmed as English)."""
-    key = (lang, token)
-    cached = _STEM_CACHE.get(key)
+    cache = _STEM_CACHE[lang]
+    cached = cache.get(token)
     if cached is not None:
         return cached
     if token.isdigit():
         result = token
+    elif _CYRILLIC_RE.search(token):
+        result = _uk_stem(token) if lang == "uk" else _snowball("ru").stemWord(token)
     else:
-        is_cyr = bool(_CYRILLIC_RE.search(token))
-        if is_cyr:
-            result = _uk_stem(token) if lang == "uk" else _snowball("ru").stemWord(token)
-        else:
-            stem_lang = lang if lang in ("en", "fr") else "en"
-            result = _strip_accents_latin(_snowball(stem_lang).stemWord(token))
-    if len(_STEM_CACHE) < 500_000:
-        _STEM_CACHE[key] = result
+        stem_lang = lang if lang in ("en", "fr") else "en"
+        result = _strip_accents_latin(_snowball(stem_lang).stemWord(token))
+    if len(cache) < _STEM_CACHE_LIMIT:
+        cache[token] = result
     return result
 
 
 def stems(tokens: list[str], lang: str) -> list[str]:
-    return [stem(t, lang) for t in tokens]
+    cache = _STEM_CACHE[lang]
+    return [cache.get(t) or stem(t, lang) for t in tokens]
