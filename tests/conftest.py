@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# Playwright's sync API keeps an asyncio loop running in the main thread for the whole session; Django
+# would then refuse every ORM call in later tests. Tests only: the app never sets this.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") not in ("", "0", "false", "no")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -38,6 +42,23 @@ def require_service(available, reason):
 
 
 # --- Database -----------------------------------------------------------------------------------------
+
+_TRANSACTIONAL = {"transactional_db", "live_server", "celery_worker", "django_db_reset_sequences"}
+
+
+def pytest_collection_modifyitems(items):
+    """Transactional tests flush the database when they end, which would also remove what the data
+    migrations created (the watch list, the analysts group, milestones). Serialized rollback (Django's
+    mechanism for exactly this) restores it before each of them."""
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        marker = item.get_closest_marker("django_db")
+        transactional = marker is not None and (
+            marker.kwargs.get("transaction") or (marker.args and marker.args[0])
+        )
+        if names is not None and (transactional or _TRANSACTIONAL & set(names)):
+            if "django_db_serialized_rollback" not in names:
+                names.append("django_db_serialized_rollback")
 
 
 @pytest.fixture(scope="session")
