@@ -186,6 +186,11 @@ _EMAIL_BACKENDS = {
 }
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="smtp" if EMAIL_HOST else "file")
 EMAIL_BACKEND = _EMAIL_BACKENDS.get(EMAIL_BACKEND, EMAIL_BACKEND)
+if "." not in EMAIL_BACKEND:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND={EMAIL_BACKEND!r} is not known: use smtp, file, console or a dotted path to a Django "
+        "email backend."
+    )
 EMAIL_PORT = env.int("EMAIL_PORT", default=587)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")

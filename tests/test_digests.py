@@ -398,3 +398,86 @@ def test_send_digests_dry_run_claims_and_sends_nothing(db, bob, week_events, mai
     assert "<bob@example.org>: would send (3 status changes, 4 new events)" in out
     assert "<quiet@example.org>: would skip (nothing new)" in out
     assert mailoutbox == [] and not DigestDelivery.objects.exists()
+
+
+def test_building_a_digest_takes_the_same_queries_for_few_or_many_events(db, alice, week_events):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sub = subscribe(alice)
+    with CaptureQueriesContext(connection) as few:
+        services.build_digest(sub.pk, WEEK, at(WEEK.sunday, 23))
+    for i in range(25):
+        log(
+            "strike-reduction",
+            "reverse" if i % 2 else "advance",
+            WEEK.monday + datetime.timedelta(days=i % 7),
+        )
+    with CaptureQueriesContext(connection) as many:
+        digest = services.build_digest(sub.pk, WEEK, at(WEEK.sunday, 23))
+    assert digest.event_count == 29 and len(many) == len(few) <= 10
+
+
+# --- Admin: deliveries --------------------------------------------------------------------------------
+
+
+def test_admin_releases_a_stuck_digest_and_sends_it_again(client, admin_user, bob, mailoutbox, settings):
+    from config.celery_app import app
+
+    sub = subscribe(bob)
+    delivery, _ = services.claim(sub.pk, WEEK, at(WEEK.sunday + datetime.timedelta(days=1), 9))
+    assert delivery.status == "sending"  # as if its worker had been killed mid-send
+    client.force_login(admin_user)
+    url = reverse("admin:tracker_digestdelivery_changelist")
+
+    client.post(url, {"action": "send_again", "_selected_action": [delivery.pk]})
+    assert mailoutbox == []  # "sending" is never resent without an admin's decision
+    client.post(url, {"action": "release", "_selected_action": [delivery.pk]})
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and "Released for a resend" in delivery.last_error
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        client.post(url, {"action": "send_again", "_selected_action": [delivery.pk]})
+    finally:
+        app.conf.task_always_eager = saved
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("sent", 2)
+    assert [m.to for m in mailoutbox] == [["bob@example.org"]]
+
+
+# --- Mail settings ------------------------------------------------------------------------------------
+
+
+def _settings_in_a_subprocess(**env):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    full = {
+        k: v for k, v in os.environ.items() if not k.startswith("EMAIL_") and k not in ("DEBUG", "SECRET_KEY")
+    }
+    full.update(env, WATCHPOST_READ_DOTENV="0")
+    code = (
+        "from config import settings as s; "
+        "print(s.EMAIL_BACKEND, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_FILE_PATH)"
+    )
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=full, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_mail_settings_come_from_the_environment_with_a_folder_default(tmp_path):
+    out = _settings_in_a_subprocess(WATCHPOST_VAR_DIR=str(tmp_path)).stdout.split()
+    assert out == ["django.core.mail.backends.filebased.EmailBackend", "587", "True", str(tmp_path / "mail")]
+    out = _settings_in_a_subprocess(EMAIL_HOST="smtp.example.org", EMAIL_PORT="465").stdout.split()
+    assert out[:3] == ["django.core.mail.backends.smtp.EmailBackend", "465", "False"]
+    out = _settings_in_a_subprocess(EMAIL_BACKEND="console").stdout.split()
+    assert out[0] == "django.core.mail.backends.console.EmailBackend"
+    bad = _settings_in_a_subprocess(EMAIL_BACKEND="smpt")
+    assert bad.returncode != 0 and "EMAIL_BACKEND='smpt' is not known: use smtp, file, console" in bad.stderr
+    both = _settings_in_a_subprocess(EMAIL_HOST="smtp.example.org", EMAIL_USE_TLS="1", EMAIL_USE_SSL="1")
+    assert both.returncode != 0 and "EMAIL_USE_TLS and EMAIL_USE_SSL are both on" in both.stderr

@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils import timezone
 
 from tracker.models import DigestDelivery, Subscription
@@ -57,6 +57,32 @@ class DigestDeliveryAdmin(admin.ModelAdmin):
     list_filter = ("status", "week")
     search_fields = ("recipient", "subject", "week")
     readonly_fields = [f.name for f in DigestDelivery._meta.fields]
+    actions = ["send_again", "release"]
+
+    @admin.action(description="Send again now (failed or pending digests only)")
+    def send_again(self, request, queryset):
+        from .tasks import send_digest
+
+        rows = list(
+            queryset.filter(status__in=DigestDelivery.CLAIMABLE).values_list("subscription_id", "week")
+        )
+        for subscription_id, week in rows:
+            send_digest.delay(subscription_id, week)
+        self.message_user(
+            request, f"{len(rows)} digest(s) queued; sent, refused and skipped ones were left alone."
+        )
+
+    @admin.action(
+        description="Release digests stuck in “sending” (only if the mail log shows they did not go out)"
+    )
+    def release(self, request, queryset):
+        now = timezone.now()
+        released = sum(services.release(pk, now=now) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(
+            request,
+            f"{released} digest(s) released: “Send again” will send them.",
+            messages.SUCCESS if released else messages.WARNING,
+        )
 
     def has_add_permission(self, request):
         return False

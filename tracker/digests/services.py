@@ -478,6 +478,17 @@ def _send_claimed(delivery, now):
     )
 
 
+def release(delivery_id, *, now):
+    """An admin's decision after checking the mail server's logs: a digest stuck in "sending" (its worker
+    died mid-send) did not go out, so it may be claimed and sent again. Returns True if released."""
+    return bool(
+        DigestDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.FAILED,
+            last_error=f"Released for a resend by an admin at {now:%Y-%m-%d %H:%M} UTC.",
+        )
+    )
+
+
 def is_permanent(exc):
     """Errors that a retry cannot fix: an address the server refuses for good (5xx), or a malformed one."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
