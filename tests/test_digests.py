@@ -481,3 +481,14 @@ def test_mail_settings_come_from_the_environment_with_a_folder_default(tmp_path)
     assert bad.returncode != 0 and "EMAIL_BACKEND='smpt' is not known: use smtp, file, console" in bad.stderr
     both = _settings_in_a_subprocess(EMAIL_HOST="smtp.example.org", EMAIL_USE_TLS="1", EMAIL_USE_SSL="1")
     assert both.returncode != 0 and "EMAIL_USE_TLS and EMAIL_USE_SSL are both on" in both.stderr
+
+
+def test_a_deactivated_account_gets_no_digest(db, alice, bob, mailoutbox):
+    subscribe(alice)
+    bob_sub = subscribe(bob)
+    bob.is_active = False
+    bob.save()
+    due = services.due_subscriptions(at(WEEK.sunday + datetime.timedelta(days=1), 9))
+    assert [pk for pk, _ in due] == [Subscription.objects.get(user=alice).pk]
+    assert services.claim_and_send(bob_sub.pk, WEEK, at(WEEK.sunday, 23)).status == "inactive"
+    assert mailoutbox == [] and not DigestDelivery.objects.filter(subscription=bob_sub).exists()

@@ -85,6 +85,7 @@ def due_subscriptions(now):
     due = []
     rows = (
         Subscription.objects.filter(active=True)
+        .filter(Q(user__isnull=True) | Q(user__is_active=True))  # a deactivated account gets nothing
         .filter(Q(next_due_at__lte=now) | Q(next_due_at__isnull=True))
         .order_by("next_due_at", "id")
     )
@@ -390,7 +391,7 @@ def claim(subscription_id, week, now):
         sub = Subscription.objects.select_for_update().filter(pk=subscription_id).first()
         if sub is None:
             return None, "missing"
-        if not sub.active:
+        if not sub.active or (sub.user_id is not None and not sub.user.is_active):
             return None, "inactive"
         delivery, _ = DigestDelivery.objects.get_or_create(
             subscription_id=subscription_id, week=week, defaults={"created_at": now}
