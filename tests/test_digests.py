@@ -80,6 +80,13 @@ def test_due_time_follows_the_subscribers_zone_and_daylight_saving(db, bob):
     assert services.due_at(sub, IsoWeek(2026, 12)) == at(D(2026, 3, 29), 1)
     assert services.due_at(sub, IsoWeek(2026, 12)).astimezone(PARIS).hour == 3
 
+    # In autumn (Sunday 25 October) 08:00 goes back to 07:00 UTC; 02:00 that Sunday happens twice: the first.
+    sub.weekday, sub.hour = 0, 8
+    assert services.due_at(sub, IsoWeek(2026, 43)) == at(D(2026, 10, 26), 7)
+    assert services.due_at(sub, IsoWeek(2026, 42)) == at(D(2026, 10, 19), 6)
+    sub.weekday, sub.hour = 6, 2
+    assert services.due_at(sub, IsoWeek(2026, 42)) == at(D(2026, 10, 25), 0)
+
     sub.weekday, sub.hour = 0, 8
     assert services.latest_due_week(sub, at(D(2026, 3, 30), 5, UTC)) == IsoWeek(2026, 12)
     assert services.latest_due_week(sub, at(D(2026, 3, 30), 6, UTC)) == IsoWeek(2026, 13)
