@@ -18,13 +18,12 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 
 
+# Only what a process needs to run; nothing from this session (DJANGO_ALLOW_ASYNC_UNSAFE, DATABASE_URL).
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+
 def production_env(**overrides):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "REDIS_URL", "DATABASE_URL")
-        and not k.startswith(("SECURE_", "CELERY_"))
-    }
+    env = {k: v for k, v in os.environ.items() if k in INHERITED}
     env.update(
         DEBUG="False",
         SECRET_KEY=secrets.token_urlsafe(50),
@@ -65,6 +64,19 @@ def test_check_deploy_warns_when_hsts_is_left_off():
     """The HSTS setting is really consulted: leaving it at 0 is reported, not hidden."""
     proc = manage("check", "--deploy", env=production_env(SECURE_HSTS_SECONDS=None))
     assert "security.W004" in proc.stdout + proc.stderr
+
+
+def test_check_deploy_with_the_env_example_only_warns_about_the_opt_in_hsts_flags():
+    """.env.example as it is (with a real key): the only warnings left are the two HSTS widenings it
+    leaves off on purpose (W005 subdomains, W021 preload)."""
+    example = dict(re.findall(r"(?m)^([A-Z][A-Z0-9_]*)=(.*)$", ENV_EXAMPLE.read_text()))
+    example["SECRET_KEY"] = secrets.token_urlsafe(50)
+    env = production_env(**{k: None for k in production_env() if k.startswith(("SECURE_", "CSRF_", "TRUST"))})
+    env.update(example)
+    proc = manage("check", "--deploy", env=env)
+    assert proc.returncode == 0, proc.stderr
+    warnings = set(re.findall(r"\(([a-z_]+\.[WE]\d+)\)", proc.stdout + proc.stderr))
+    assert warnings == {"security.W005", "security.W021"}
 
 
 def test_debug_false_without_allowed_hosts_fails_with_a_clear_message():
