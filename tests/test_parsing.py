@@ -243,8 +243,31 @@ def test_entry_count_is_capped():
         f"<item><title>Story number {i}</title><link>https://w.example/{i}</link></item>" for i in range(30)
     )
     feed = parse_feed(rss(items).encode(), now=NOW, max_entries=10)
-    assert len(feed.entries) == 10
-    assert feed.skipped == 20
+    assert [e.title for e in feed.entries] == [f"Story number {i}" for i in range(10)]
+    assert "only the first 10 were read" in feed.warnings[0]
+    assert not any("malformed" in w for w in feed.warnings)  # cut cleanly, closing tags restored
+
+
+def test_endless_tiny_items_are_cut_before_parsing():
+    items = "".join(f"<item><title>t{i}</title></item>" for i in range(300_000))  # ~8 MB
+    feed = parse_feed(rss(items).encode(), now=NOW)
+    assert len(feed.entries) == 1000
+    assert "only the first 1000 were read" in feed.warnings[0]
+
+
+def test_deeply_nested_markup_is_refused():
+    item = "<item><title>x</title><description>" + "<a>" * 70_000 + "</description></item>"
+    with pytest.raises(ParseError) as err:
+        parse_feed(rss(item).encode(), now=NOW)
+    assert err.value.kind == "too_complex"
+    assert "60,000 XML elements" in err.value.message
+
+
+def test_html_in_cdata_does_not_count_as_markup():
+    body = "<p>para</p>" * 10_000  # 20,000 tags, inside CDATA
+    item = f"<item><title>Long article</title><description><![CDATA[{body}]]></description></item>"
+    [e] = parse_feed(rss(item).encode(), now=NOW, max_elements=1000).entries
+    assert e.summary_text.startswith("para para")
 
 
 def test_dates_far_future_or_missing_are_replaced_by_now():

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 
 from tracker.feeds.fetching import FetchLimits, fetch
@@ -154,7 +154,16 @@ def poll_feed(
                 exc.message,
             )
         else:
-            stats = ingest(parsed, feed.pk, feed.url, now)
+            try:
+                stats = ingest(parsed, feed.pk, feed.url, now)
+            except DatabaseError as exc:
+                # Nothing was stored (one transaction); the validators are kept so the next poll re-reads.
+                log.exception("feed %s: storing entries failed", feed.url)
+                message = f"the entries could not be stored ({type(exc).__name__}: {exc}); will retry"
+                Feed.objects.filter(pk=feed.pk).update(
+                    **_record_failure(feed, now, "store", message, None, result.http_status)
+                )
+                return PollResult(feed_id, "error", error_kind="store", error_message=message)
             interval = adapt_interval(feed.poll_interval, stats.new)
             fields = {
                 "last_fetched_at": now,

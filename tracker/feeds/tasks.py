@@ -8,7 +8,8 @@ from tracker.feeds.polling import enqueue_due_feeds, poll_feed
 __all__ = ["enqueue_due_feeds_task", "poll_feed_task"]
 
 
-@shared_task(name="watchpost.feeds.poll_feed", acks_late=True)
+# The fetch has its own deadline and the parser's work is bounded; the hard limit is a last resort.
+@shared_task(name="watchpost.feeds.poll_feed", acks_late=True, time_limit=300)
 def poll_feed_task(feed_id: int) -> dict:
     """Poll one feed. Safe to run twice: a second run is a conditional GET and stores nothing twice."""
     return poll_feed(feed_id, now=timezone.now()).as_dict()
