@@ -521,3 +521,14 @@ def test_a_worker_retries_a_temporary_failure_with_backoff(transactional_db, wor
     assert smtp.recipients == ["desk@news.example"]
     row = DigestDelivery.objects.get(subscription=sub)
     assert (row.status, row.attempts, row.last_error) == ("sent", 3, "")
+
+
+def test_with_no_mail_server_digests_are_written_to_a_folder(db, settings, tmp_path, bob):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = tmp_path / "mail"
+    sub = subscribe(user=bob, now=at(WEEK.monday))
+    assert services.claim_and_send(sub.pk, WEEK, at(WEEK.sunday, 23)).status == "sent"
+    (written,) = (tmp_path / "mail").iterdir()
+    msg = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)
+    assert msg["To"] == "bob@example.org" and msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "Nothing new this week" in msg.get_body(("plain",)).get_content()
