@@ -246,8 +246,11 @@ CELERY_BEAT_SCHEDULE["digests-send-due"] = {"task": "tracker.digests.tasks.send_
 # Functions run by `manage.py seed` (and `make run`), in order; each is idempotent and never deletes.
 WATCHPOST_SEEDERS = [
     "indicators.seeding.seed_indicators",
+    "indicators.matching.seeding.seed_rules",
     "tracker.feeds.seeding.seed_feeds",
 ]
+# Matcher: an entry matches an indicator when its score (0..1) reaches this threshold.
+MATCH_THRESHOLD = env.float("MATCH_THRESHOLD", default=0.5)
 # Feeds: fetch limits and the SSRF guard (private/loopback/link-local addresses refused unless listed).
 FEEDS_SSRF_ALLOWED_HOSTS = env.list("FEEDS_SSRF_ALLOWED_HOSTS", default=[])
 FEEDS_CONNECT_TIMEOUT = env.float("FEEDS_CONNECT_TIMEOUT", default=10.0)

@@ -151,3 +151,6 @@ class EventReviewAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from . import admin_matching  # noqa: E402,F401  (MatchRule, ScopeTerm)

@@ -5,3 +5,6 @@ class IndicatorsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "indicators"
     verbose_name = "Watch list"
+
+    def ready(self):
+        from .matching import store  # noqa: F401  (signals: drop the cached matcher when rules change)

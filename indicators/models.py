@@ -210,3 +210,117 @@ class EventReview(models.Model):
     def __str__(self):
         who = self.actor or self.actor_label or "system"
         return f"{self.at:%Y-%m-%d %H:%M} {who}: {self.get_action_display()}"
+
+
+# --- Matching rules (data, editable in the admin; seeded from fixtures/rules/) -------------------------
+
+
+def _phrase_lines(text):
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class MatchRule(models.Model):
+    """How to recognise one indicator in one language. One phrase per line in each list.
+
+    Phrases are stemmed like the headlines, so one form covers the inflected ones; `word*` matches any word
+    starting with `word`, `=word` matches that exact word only, and `phrase | 0.4` gives a phrase its own
+    weight (default 0.7; a match needs a score of MATCH_THRESHOLD, 0.5 by default).
+    """
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="match_rules")
+    language = models.CharField(max_length=8, choices=Language.choices)
+    terms = models.TextField(
+        blank=True,
+        help_text="Evidence for the indicator, one phrase per line. Direction comes from the cues.",
+    )
+    reverse_terms = models.TextField(
+        blank=True,
+        help_text="Evidence that also says the indicator goes the other way (e.g. 'record drone attack').",
+    )
+    reverse_cues = models.TextField(
+        blank=True, help_text="Words that flip a match to reverse (rejected, postponed, eased...)."
+    )
+    exclusions = models.TextField(
+        blank=True, help_text="Phrases that veto this rule (e.g. 'exchange rate', 'flood')."
+    )
+    weight = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.05), MaxValueValidator(2.0)],
+        help_text="Multiplies every phrase weight of this rule.",
+    )
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["indicator__position", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "language"], name="matchrule_one_per_language"),
+            _choices_check("language", Language, "matchrule_language_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.indicator.slug} ({self.language})"
+
+    def spec(self, indicator_slug=None):
+        from indicators.matching import RuleSpec
+
+        return RuleSpec(
+            indicator=indicator_slug or self.indicator.slug,
+            lang=self.language,
+            terms=tuple(_phrase_lines(self.terms)),
+            reverse_terms=tuple(_phrase_lines(self.reverse_terms)),
+            reverse_cues=tuple(_phrase_lines(self.reverse_cues)),
+            exclusions=tuple(_phrase_lines(self.exclusions)),
+            weight=self.weight,
+        )
+
+    def clean(self):
+        super().clean()
+        from indicators.matching import Matcher, RuleError
+
+        if not _phrase_lines(self.terms) and not _phrase_lines(self.reverse_terms):
+            raise ValidationError({"terms": "Give at least one term (or reverse term), one phrase per line."})
+        if self.indicator_id is None or not self.language:
+            return
+        try:
+            Matcher([self.spec(indicator_slug=Indicator.objects.get(pk=self.indicator_id).slug)], [])
+        except RuleError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class ScopeKind(models.TextChoices):
+    THEATRE = "theatre", "Russia-Ukraine theatre cue"
+    OFF_THEATRE = "off_theatre", "Other theatre marker"
+
+
+class ScopeTerm(models.Model):
+    """A global phrase saying which theatre an entry is about, per language."""
+
+    Kind = ScopeKind
+
+    language = models.CharField(max_length=8, choices=Language.choices)
+    kind = models.CharField(max_length=12, choices=ScopeKind.choices)
+    phrase = models.CharField(max_length=200)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["language", "kind", "phrase"]
+        constraints = [
+            models.UniqueConstraint(fields=["language", "kind", "phrase"], name="scopeterm_unique"),
+            _choices_check("language", Language, "scopeterm_language_valid"),
+            _choices_check("kind", ScopeKind, "scopeterm_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.phrase} ({self.language}, {self.get_kind_display()})"
+
+    def clean(self):
+        super().clean()
+        from indicators.matching import RuleError
+        from indicators.matching.engine import parse_phrase
+
+        self.phrase = (self.phrase or "").strip()
+        try:
+            parse_phrase(self.phrase, self.language or "en", drop_stopwords=False)
+        except RuleError as exc:
+            raise ValidationError({"phrase": str(exc)}) from None

@@ -1,0 +1,144 @@
+"""Turn stored entries into proposed events: one per (story, indicator), corroborated by later entries.
+
+`propose_for_entries(entry_ids, now)` is called by the feed pipeline after new entries are committed.
+For each entry and each match at or above the threshold:
+- the story has no event for that indicator yet: a `proposed` event is created (via
+  indicators.services.record_event) with the entry as its source and the match explanation
+  (rule, terms, score) on the event;
+- the story already has a proposed or confirmed event for that indicator: the entry is attached to it
+  as one more source (corroboration), nothing new is proposed;
+- the story's event for that indicator was rejected by an analyst: nothing is done (a human said no).
+Confirming stays a human act. Safe to run twice on the same entries.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.html import strip_tags
+
+from . import services
+from .matching import LANGUAGES
+from .matching.store import get_matcher
+from .models import Event, EventSource, Indicator, Origin, State
+
+log = logging.getLogger(__name__)
+
+SUMMARY_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class EntryText:
+    title: str
+    summary: str
+    lang: str | None
+    theatre: bool
+
+
+def entry_text(entry) -> EntryText:
+    """What the matcher reads from a stored entry: title, plain-text summary, language, theatre flag."""
+    lang = (entry.lang or "").lower()[:2] or None
+    if lang not in LANGUAGES:
+        lang = None
+    summary = " ".join(strip_tags(entry.summary or "").split())
+    feed = entry.feed if entry.feed_id else None
+    return EntryText(entry.title or "", summary[:SUMMARY_LIMIT], lang, bool(feed and feed.theatre))
+
+
+def match_entry(matcher, entry):
+    text = entry_text(entry)
+    return matcher.match(text.title, text.summary, lang=text.lang, theatre=text.theatre)
+
+
+def _source(entry, lang: str) -> dict:
+    return {
+        "url": entry.link or entry.canonical_link,
+        "outlet": entry.outlet or (entry.feed.title if entry.feed_id and entry.feed else ""),
+        "language": lang,
+        "published_at": entry.published_at,
+        "entry_id": entry.pk,
+    }
+
+
+def _explanation_terms(match) -> list[str]:
+    return [*match.terms, *(f"reverse cue: {cue}" for cue in match.reverse_cues)]
+
+
+def propose_for_entries(entry_ids, now) -> int:
+    """Match the entries and propose events. Returns the number of events created."""
+    from tracker.models import Entry
+
+    entry_ids = list(entry_ids or [])
+    if not entry_ids:
+        return 0
+    matcher = get_matcher()
+    indicators = dict(Indicator.objects.values_list("slug", "pk"))
+    created = 0
+    entries = Entry.objects.filter(pk__in=entry_ids).select_related("feed").order_by("published_at", "pk")
+    for entry in entries.iterator(chunk_size=500):
+        matches = match_entry(matcher, entry)
+        if not matches:
+            continue
+        if not (entry.link or entry.canonical_link):
+            log.warning(
+                "entry %s matched %s but has no link to cite; skipped", entry.pk, matches[0].indicator
+            )
+            continue
+        for match in matches:
+            indicator_id = indicators.get(match.indicator)
+            if indicator_id is None:
+                log.warning("rule %s names an unknown indicator; skipped", match.rule)
+                continue
+            created += _propose_one(entry, match, indicator_id, now)
+    return created
+
+
+def _existing_event(entry, indicator_id):
+    if entry.story_id is not None:
+        return Event.objects.filter(story_id=entry.story_id, indicator_id=indicator_id).first()
+    # An entry without a story: the event it already fed, if any (running twice proposes nothing new).
+    return Event.objects.filter(indicator_id=indicator_id, sources__entry_id=entry.pk).first()
+
+
+def _propose_one(entry, match, indicator_id, now) -> int:
+    source = _source(entry, match.lang)
+    event = _existing_event(entry, indicator_id)
+    if event is None:
+        published = entry.published_at or now
+        occurred_on = min(published, now).date()
+        try:
+            with transaction.atomic():
+                services.record_event(
+                    indicator_id=indicator_id,
+                    direction=match.direction,
+                    occurred_on=occurred_on,
+                    title=entry.title[:500],
+                    summary=entry_text(entry).summary,
+                    now=now,
+                    origin=Origin.FEED,
+                    sources=[source],
+                    actor_label="matcher",
+                    story_id=entry.story_id,
+                    match_rule=match.rule,
+                    match_terms=_explanation_terms(match),
+                    match_score=match.score,
+                )
+            return 1
+        except IntegrityError:
+            # Another worker proposed the same (story, indicator) meanwhile: corroborate it instead.
+            event = _existing_event(entry, indicator_id)
+            if event is None:
+                raise
+        except ValidationError as exc:
+            log.warning("entry %s: event for %s not proposed: %s", entry.pk, match.indicator, exc.messages)
+            return 0
+    if event.state in (State.PROPOSED, State.CONFIRMED):
+        if not EventSource.objects.filter(event=event, entry_id=entry.pk).exists():
+            try:
+                services.add_source(event_id=event.pk, now=now, **source)
+            except ValidationError as exc:
+                log.warning("entry %s: source not attached to event %s: %s", entry.pk, event.pk, exc.messages)
+    return 0
