@@ -302,3 +302,34 @@ def test_admin_shows_feed_health_and_resets_backoff(client, admin_user):
     assert "Backoff reset for 1 feed(s)." in resp.content.decode()
     failing.refresh_from_db()
     assert failing.consecutive_failures == 0
+
+
+def test_matcher_failure_stores_nothing_and_the_next_poll_retries(db, srv, local, monkeypatch):
+    # The matcher is another app's service (contract: propose_for_entries(entry_ids, now) -> int).
+    import sys
+    import types
+
+    def broken(entry_ids, now):
+        raise RuntimeError("rules table missing")
+
+    monkeypatch.setitem(
+        sys.modules, "indicators.proposals", types.SimpleNamespace(propose_for_entries=broken)
+    )
+    srv.route("/f", body=FEED, etag='"v1"')
+    feed = make_feed(srv.url("/f"))
+    out = poll_feed(feed.id, NOW)
+    assert (out.status, out.error_kind) == ("error", "ingest")
+    feed.refresh_from_db()
+    assert "rules table missing" in feed.last_error_message and feed.consecutive_failures == 1
+    assert feed.etag == ""  # not stored: the next poll must read the whole batch again
+    assert Entry.objects.count() == 0 and Story.objects.count() == 0
+
+    monkeypatch.setitem(
+        sys.modules,
+        "indicators.proposals",
+        types.SimpleNamespace(propose_for_entries=lambda ids, now: len(ids)),
+    )
+    out = poll_feed(feed.id, NOW + timedelta(minutes=10))
+    assert (out.status, out.new, out.proposed) == ("ok", 2, 2)
+    feed.refresh_from_db()
+    assert feed.etag == '"v1"' and feed.consecutive_failures == 0

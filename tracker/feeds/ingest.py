@@ -10,7 +10,8 @@
 3. proposal: `indicators.proposals.propose_for_entries(new_entry_ids, now)` turns new entries into
    proposed events (imported lazily: the matcher lives in another app).
 
-It runs in one transaction: a failure stores nothing, and nothing stored before is touched.
+It runs in one transaction, matching included: a failure stores nothing of the batch, and nothing
+stored before is touched.
 """
 
 from __future__ import annotations
@@ -216,9 +217,10 @@ def ingest(parsed: ParsedFeed, feed_id: int | None, source_label: str, now: date
         created = Entry.objects.bulk_create(rows, batch_size=CHUNK)
         stats.new = len(created)
         _refresh_stories(sorted(touched))
-        new_ids = [row.pk for row in created]
-    # The matcher runs after the entries are committed; a matcher failure never loses stored entries.
-    stats.proposed = _propose(new_ids, now)
+        # The matcher runs in the same transaction: if it fails, nothing of this batch is stored and the
+        # next poll (whose validators were not updated) tries the whole batch again, so no entry is
+        # ever stored without having been matched. What was stored before is never touched.
+        stats.proposed = _propose([row.pk for row in created], now)
     log.info("ingest %s: %s", source_label, stats.as_dict())
     return stats
 

@@ -156,14 +156,16 @@ def poll_feed(
         else:
             try:
                 stats = ingest(parsed, feed.pk, feed.url, now)
-            except DatabaseError as exc:
-                # Nothing was stored (one transaction); the validators are kept so the next poll re-reads.
-                log.exception("feed %s: storing entries failed", feed.url)
-                message = f"the entries could not be stored ({type(exc).__name__}: {exc}); will retry"
+            except Exception as exc:  # noqa: BLE001 - logged with its traceback and recorded on the feed
+                # Storage or matching failed: nothing of this batch was stored (one transaction) and the
+                # validators are kept, so the next poll reads the whole batch again.
+                kind = "store" if isinstance(exc, DatabaseError) else "ingest"
+                log.exception("feed %s: storing or matching entries failed", feed.url)
+                message = f"entries could not be stored or matched ({type(exc).__name__}: {exc}); will retry"
                 Feed.objects.filter(pk=feed.pk).update(
-                    **_record_failure(feed, now, "store", message, None, result.http_status)
+                    **_record_failure(feed, now, kind, message, None, result.http_status)
                 )
-                return PollResult(feed_id, "error", error_kind="store", error_message=message)
+                return PollResult(feed_id, "error", error_kind=kind, error_message=message)
             interval = adapt_interval(feed.poll_interval, stats.new)
             fields = {
                 "last_fetched_at": now,
