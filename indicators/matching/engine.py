@@ -7,8 +7,8 @@ theatre (`theatre`) or about another theatre (`off_theatre`).
 Direction: `terms` are evidence for the indicator; `reverse_terms` are evidence that also say the
 indicator goes the other way ("record drone attack", "village captured"); `reverse_cues` are not
 evidence on their own but flip a match to reverse ("rejected", "postponed", "eased"). A reverse phrase
-lying inside a longer matched term is ignored, so "halt strikes on energy infrastructure" stays advance
-although "strikes on energy infrastructure" is a reverse term.
+overlapping a matched (advance) term is ignored, so "halt strikes on energy infrastructure" stays
+advance although "strikes on energy infrastructure" is a reverse term.
 
 Phrase syntax (one phrase per string):
 - words are stemmed like the text, so "prisoner exchange" also matches "prisoners exchanged";
@@ -342,13 +342,11 @@ class Matcher:
             advance_hits = groups.get(KIND_TERM, [])
             covering = [
                 span for h in advance_hits for span in h.spans
-            ]  # reverse phrases inside a longer advance term do not count
+            ]  # reverse phrases overlapping an advance term do not count
 
             def uncovered(hit, covering=covering):
                 return any(
-                    not any(
-                        f == cf and cs <= s and e <= ce and (ce - cs) > (e - s) for cf, cs, ce in covering
-                    )
+                    not any(f == cf and s <= ce and cs <= e for cf, cs, ce in covering)
                     for f, s, e in hit.spans
                 )
 
