@@ -499,3 +499,14 @@ def test_a_deactivated_account_gets_no_digest(db, alice, bob, mailoutbox):
     assert [pk for pk, _ in due] == [Subscription.objects.get(user=alice).pk]
     assert services.claim_and_send(bob_sub.pk, WEEK, at(WEEK.sunday, 23)).status == "inactive"
     assert mailoutbox == [] and not DigestDelivery.objects.filter(subscription=bob_sub).exists()
+
+
+def test_saving_the_form_never_writes_back_a_stale_claim(db, bob):
+    sub = subscribe(bob)
+    stale = Subscription.objects.get(pk=sub.pk)  # the form's copy, loaded before a worker claims a week
+    services.claim(sub.pk, WEEK, at(WEEK.sunday + datetime.timedelta(days=1), 9))
+    stale.hour = 18
+    services.save_subscription(stale, now=at(WEEK.sunday + datetime.timedelta(days=1), 10))
+    sub.refresh_from_db()
+    assert (sub.hour, sub.last_sent_week) == (18, str(WEEK))
+    assert sub.next_due_at == at(WEEK.next().next().monday, 18)  # the week after the claimed one

@@ -109,9 +109,24 @@ def save_subscription(sub, *, now):
     elif sub.unsubscribed_at is None:
         sub.unsubscribed_at = now
     sub.full_clean()
-    schedule(sub, now)
-    sub.save()
+    if sub.pk is None:
+        schedule(sub, now)
+        sub.save()
+        return sub
+    with transaction.atomic():
+        # The claim fields belong to the senders: read them fresh, never write back a stale copy.
+        sub.last_sent_week = (
+            Subscription.objects.select_for_update()
+            .filter(pk=sub.pk)
+            .values_list("last_sent_week", flat=True)
+            .get()
+        )
+        schedule(sub, now)
+        sub.save(update_fields=[*SUBSCRIBER_FIELDS, "unsubscribed_at", "next_due_at"])
     return sub
+
+
+SUBSCRIBER_FIELDS = ["user", "email", "time_zone", "weekday", "hour", "categories", "skip_empty", "active"]
 
 
 def unsubscribe(subscription_id, *, now):
