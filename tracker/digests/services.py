@@ -417,7 +417,6 @@ def claim(subscription_id, week, now):
             status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, claimed_at=now
         )
         if not won:
-            delivery.refresh_from_db(fields=["status"])
             return None, "already-claimed"
         # Move the subscriber's schedule past this week (never backwards: --week may resend an old one).
         if not sub.last_sent_week or sub.last_sent_week < week:
