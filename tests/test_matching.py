@@ -277,18 +277,19 @@ def test_labelled_set_is_balanced_and_covers_every_indicator_in_every_language()
         assert {slug for slug, _ in labels} == CATALOGUE_SLUGS, lang
         assert sum(1 for r in lang_rows if not r["labels"]) >= 15, f"{lang}: too few negatives"
         assert sum(1 for _, d in labels if d == "reverse") >= 12, f"{lang}: too few reversals"
-    assert {r["split"] for r in rows} == {"dev", "test"}
+    assert {r["split"] for r in rows} == {"dev", "test", "holdout"}
 
 
-# Floors set from measured figures (dev P 0.96 R 0.98; test P 0.75 R 0.84) with a margin: a rule change
-# that breaks matching fails here.
+# Floors set from measured figures (dev P 0.96 R 0.98; test P 0.80 R 0.84; holdout P 0.82 R 0.89) with a
+# margin: a rule change that breaks matching fails here.
 FLOORS = {
+    "holdout": {"precision": 0.72, "recall": 0.78, "direction": 0.82, "negatives": 0.15},
     "dev": {"precision": 0.9, "recall": 0.9, "direction": 0.95, "negatives": 0.05},
-    "test": {"precision": 0.68, "recall": 0.78, "direction": 0.88, "negatives": 0.1},
+    "test": {"precision": 0.72, "recall": 0.78, "direction": 0.88, "negatives": 0.1},
 }
 
 
-@pytest.mark.parametrize("split", ["dev", "test"])
+@pytest.mark.parametrize("split", ["dev", "test", "holdout"])
 def test_labelled_set_quality_floors(matcher, split):
     rows = [r for r in load_labelled() if r["split"] == split]
     report = evaluate(matcher, rows)

@@ -140,7 +140,9 @@ def format_report(title: str, report: Report) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("dev", "test", "all"), default=None, help="default: dev and test")
+    parser.add_argument(
+        "--split", choices=("dev", "test", "holdout", "all"), default=None, help="default: each split"
+    )
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--errors", action="store_true", help="list every error")
     parser.add_argument("--given-lang", action="store_true", help="use the labelled language, no detection")
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
     matcher = fixture_matcher()
     rows = load_labelled(args.file)
-    splits = [args.split] if args.split else ["dev", "test"]
+    splits = [args.split] if args.split else ["dev", "test", "holdout"]
     for split in splits:
         subset = rows if split == "all" else [r for r in rows if r.get("split") == split]
         report = evaluate(matcher, subset, given_lang=args.given_lang)
