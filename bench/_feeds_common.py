@@ -24,6 +24,20 @@ SUBJECTS = {
         "Talks in Istanbul: delegations agree on {n} humanitarian measures",
         "Oil price falls as {n} tankers of the shadow fleet are sanctioned",
     ],
+    "other": [
+        "Stock markets close higher as tech shares rally ({n} points)",
+        "Heatwave: temperatures expected to reach {n} degrees this weekend",
+        "Football: City beat United in derby watched by {n} fans",
+        "Central bank holds interest rates, inflation at {n} basis points above target",
+        "New museum wing opens with {n} works on display",
+        "Airline cancels {n} flights as strike continues",
+        "Election polls tighten with {n} days to go",
+        "Scientists discover {n} new species in deep-sea survey",
+        "Housing prices rise for the {n}th consecutive month",
+        "Tech company announces {n} job cuts worldwide",
+        "City council approves budget of {n} million for new tram line",
+        "Storm leaves {n} homes without power along the coast",
+    ],
     "ru": [
         "Россия и Украина обменялись {n} военнопленными",
         "Минобороны: сбиты {n} беспилотников над регионами России",
@@ -48,15 +62,18 @@ def setup_django():
 
 
 def make_feed(n_entries: int, seed: int = 1, outlet: str = "bench.example", lang: str = "en") -> bytes:
-    """A realistic single-language feed: varied headlines, HTML summaries with a tracking script."""
+    """A realistic single-language feed: varied headlines (in English, one in ten about the watch list),
+    HTML summaries with a tracking script."""
     rng = random.Random(seed)
     subjects = SUBJECTS[lang]
     base = datetime(2025, 10, 1, tzinfo=UTC)
     items = []
     for i in range(n_entries):
-        title = rng.choice(subjects).format(n=rng.randint(10, 5000))
+        # About one headline in ten bears on the watch list, as in a general news feed.
+        pool = subjects if (lang != "en" or rng.random() < 0.1) else SUBJECTS["other"]
+        title = rng.choice(pool).format(n=rng.randint(10, 5000))
         when = base - timedelta(minutes=17 * i)
-        para = " ".join(rng.choice(subjects).format(n=rng.randint(1, 999)) + "." for _ in range(6))
+        para = " ".join(rng.choice(pool).format(n=rng.randint(1, 999)) + "." for _ in range(6))
         items.append(
             f"<item><title>{title} #{i}</title><link>https://{outlet}/news/{i}?utm_source=rss</link>"
             f'<guid isPermaLink="false">{outlet}-{i}</guid><pubDate>{format_datetime(when)}</pubDate>'

@@ -160,7 +160,10 @@ def _propose(entry_ids: list[int], now: datetime) -> int:
     return int(propose_for_entries(entry_ids, now) or 0)
 
 
-def ingest(parsed: ParsedFeed, feed_id: int | None, source_label: str, now: datetime) -> IngestStats:
+def ingest(
+    parsed: ParsedFeed, feed_id: int | None, source_label: str, now: datetime, *, propose: bool = True
+) -> IngestStats:
+    """Store, cluster and (unless `propose` is False, for benchmarks) match the parsed entries."""
     stats = IngestStats(entries=len(parsed.entries))
     with transaction.atomic():
         fresh = dedup(parsed.entries, feed_id)
@@ -220,7 +223,8 @@ def ingest(parsed: ParsedFeed, feed_id: int | None, source_label: str, now: date
         # The matcher runs in the same transaction: if it fails, nothing of this batch is stored and the
         # next poll (whose validators were not updated) tries the whole batch again, so no entry is
         # ever stored without having been matched. What was stored before is never touched.
-        stats.proposed = _propose([row.pk for row in created], now)
+        if propose:
+            stats.proposed = _propose([row.pk for row in created], now)
     log.info("ingest %s: %s", source_label, stats.as_dict())
     return stats
 
