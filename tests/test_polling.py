@@ -333,3 +333,57 @@ def test_matcher_failure_stores_nothing_and_the_next_poll_retries(db, srv, local
     assert (out.status, out.new, out.proposed) == ("ok", 2, 2)
     feed.refresh_from_db()
     assert feed.etag == '"v1"' and feed.consecutive_failures == 0
+
+
+def test_admin_poll_now_polls_the_feed(client, admin_user, srv, local, monkeypatch):
+    from config.celery_app import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # the task runs inline, no broker
+    srv.route("/f", body=FEED)
+    feed = make_feed(srv.url("/f"), next_poll_at=NOW + timedelta(days=3))
+    client.force_login(admin_user)
+    resp = client.post(
+        "/admin/tracker/feed/", {"action": "poll_now", "_selected_action": [feed.pk]}, follow=True
+    )
+    assert "1 feed(s) queued for polling." in resp.content.decode()
+    assert Entry.objects.filter(feed=feed).count() == 2
+    feed.refresh_from_db()
+    assert feed.last_success_at is not None and feed.consecutive_failures == 0
+
+
+def test_admin_refuses_non_http_feed_and_unknown_language(client, admin_user):
+    client.force_login(admin_user)
+    resp = client.post(
+        "/admin/tracker/feed/add/",
+        {
+            "url": "ftp://example.org/feed.xml",
+            "title": "x",
+            "language": "de",
+            "poll_interval": 1800,
+            "active": "on",
+        },
+    )
+    text = resp.content.decode()
+    assert resp.status_code == 200
+    assert "http:// or https:// only" in text
+    assert "use en, fr, ru or uk" in text
+    assert not Feed.objects.exists()
+
+
+def test_seed_feeds_is_idempotent_and_keeps_user_edits(db):
+    import json
+    from pathlib import Path
+
+    from tracker.feeds.seeding import FIXTURE, seed_feeds
+
+    rows = json.loads(Path(FIXTURE).read_text(encoding="utf-8"))
+    assert {r["language"] for r in rows} == {"en", "fr", "ru", "uk"}
+    assert all(r["url"].startswith("https://") for r in rows)
+    assert seed_feeds() == {"created": len(rows), "already_present": 0}
+    edited = Feed.objects.get(url=rows[0]["url"])
+    edited.title, edited.active = "My title", False
+    edited.save()
+    assert seed_feeds() == {"created": 0, "already_present": len(rows)}
+    edited.refresh_from_db()
+    assert (edited.title, edited.active) == ("My title", False)
+    assert Feed.objects.count() == len(rows)

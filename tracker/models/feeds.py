@@ -1,5 +1,6 @@
 """News feeds, the entries read from them, and stories (clusters of reports of one event)."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -40,6 +41,22 @@ class Feed(models.Model):
 
     def __str__(self):
         return self.title or self.url
+
+    LANGUAGES = ("en", "fr", "ru", "uk")
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        scheme = (self.url or "").split(":", 1)[0].lower()
+        if self.url and scheme not in ("http", "https"):
+            errors["url"] = "Feeds are fetched over http:// or https:// only; enter a web address."
+        if self.language and self.language not in self.LANGUAGES:
+            errors["language"] = (
+                f"'{self.language}' is not a supported language: use en, fr, ru or uk, or leave it blank "
+                "to detect the language of each entry."
+            )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def health(self) -> str:
