@@ -190,3 +190,61 @@ def test_query_count_is_the_same_with_10_and_3000_events(client, bob):
         assert client.get(reverse("overview")).status_code == 200
     assert len(few) == len(many), [q["sql"] for q in many]
     assert len(many) <= 12
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_dashboard_statuses_equal_the_service_statuses(seed):
+    """The dashboards derive statuses from their daily aggregate; they must agree with
+    indicators.services.indicator_statuses on any data, ties on the same day included."""
+    import random
+
+    from indicators import services
+    from tracker.dashboards import queries
+
+    rng = random.Random(seed)
+    inds = list(Indicator.objects.all())
+    start = datetime.date(2025, 8, 10)
+    Event.objects.bulk_create(
+        Event(
+            indicator=rng.choice(inds[:6]),  # a few indicators, many events each: runs, reversals, ties
+            direction=rng.choice(["advance", "reverse"]),
+            occurred_on=start + datetime.timedelta(days=rng.randint(0, 40)),
+            title=f"Random {i}",
+            origin="manual",
+            state=rng.choice(["confirmed", "confirmed", "confirmed", "proposed", "rejected"]),
+        )
+        for i in range(rng.randint(5, 120))
+    )
+    for since, until in [
+        (None, None),
+        (datetime.date(2025, 8, 15), datetime.date(2025, 9, 1)),
+        (datetime.date(2025, 8, 25), datetime.date(2025, 8, 25)),
+    ]:
+        expected = services.indicator_statuses(since=since, until=until)
+        got = queries.indicator_statuses(queries.Filters(since=since, until=until))
+        fields = ("status", "since", "last_event_on", "confirmed", "pending", "label")
+
+        def row(s, fields=fields):
+            return (s.indicator.slug, *(getattr(s, f) for f in fields))
+
+        assert [row(s) for s in got] == [row(s) for s in expected], (seed, since, until)
+
+
+def test_every_figure_is_valid_plotly(client, bob):
+    """Figures skip plotly's validation on the request path: validate them here."""
+    import plotly.graph_objects as go
+
+    EventFactory(occurred_on=datetime.date(2025, 9, 3), title="<i>x</i>")
+    EventFactory(occurred_on=datetime.date(2025, 9, 10), direction="reverse")
+    Milestone.objects.create(date=datetime.date(2025, 9, 5), label="A & B")
+    client.force_login(bob)
+    overview = client.get(reverse("overview"))
+    heatmap = client.get(reverse("heatmap"))
+    indicator = client.get(reverse("indicator", args=["prisoner-exchange"]))
+    for response, figure_id in [
+        (overview, "fig-timeline"),
+        (overview, "fig-stages"),
+        (heatmap, "fig-heatmap"),
+        (indicator, "fig-timeline"),
+    ]:
+        go.Figure(figure(response, figure_id))  # raises ValueError on any invalid property

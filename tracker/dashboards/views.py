@@ -1,5 +1,6 @@
 """Dashboard pages, the log-an-event form and the review queue. Thin: parse, call queries/services, render."""
 
+import dataclasses
 import datetime
 
 from django.contrib import messages
@@ -14,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from indicators.models import Category, Event, Indicator, Origin, State
-from indicators.services import edit_event, indicator_statuses, indicator_trends, record_event, review_event
+from indicators.services import edit_event, indicator_trends, record_event, review_event
 from tracker.models import Entry, Feed
 
 from . import figures, queries
@@ -25,9 +26,10 @@ EVENTS_PER_PAGE = 50
 QUEUE_PER_PAGE = 20
 
 
-def _filters(request, **kwargs):
+def _filters(request):
+    """The page's filters. Dashboards show confirmed events only (exports may choose another state)."""
     form = FilterForm(request.GET)
-    return form, form.filters(**kwargs)
+    return form, dataclasses.replace(form.filters(), state=State.CONFIRMED)
 
 
 def _trends(filters):
@@ -43,10 +45,11 @@ def _cards(statuses, trends):
 @viewer_required
 def overview(request):
     form, filters = _filters(request)
-    statuses = indicator_statuses(since=filters.since, until=filters.until)
+    daily = queries.Daily.load(filters)
+    statuses = queries.indicator_statuses(filters, daily=daily)
     trends, trend_since, trend_until = _trends(filters)
-    weekly = queries.weekly_counts(filters)
-    progress = queries.stage_progress(filters, [s.indicator for s in statuses])
+    weekly = queries.weekly_counts(filters, daily, {s.indicator.pk: s.indicator.category for s in statuses})
+    progress = queries.stage_progress([s.indicator for s in statuses])
     marks = queries.milestones(filters)
     context = {
         "form": form,
@@ -73,12 +76,11 @@ def category(request, category):
     if category not in Category.values:
         raise Http404("No such category: use ground, humanitarian, political or coercive.")
     form, filters = _filters(request)
-    filters = queries.Filters(**{**filters.__dict__, "category": category, "indicator": ""})
-    statuses = indicator_statuses(
-        since=filters.since, until=filters.until, queryset=Indicator.objects.filter(category=category)
-    )
+    filters = dataclasses.replace(filters, category=category, indicator="")
+    daily = queries.Daily.load(filters)
+    statuses = queries.indicator_statuses(filters, Indicator.objects.filter(category=category), daily)
     trends, trend_since, trend_until = _trends(filters)
-    weekly = queries.weekly_counts(filters)
+    weekly = queries.weekly_counts(filters, daily, {s.indicator.pk: category for s in statuses})
     marks = queries.milestones(filters)
     events = _page(request, queries.events_with_evidence(filters.events()), EVENTS_PER_PAGE)
     return render(
@@ -106,12 +108,11 @@ def category(request, category):
 def indicator(request, slug):
     ind = get_object_or_404(Indicator, slug=slug)
     form, filters = _filters(request)
-    filters = queries.Filters(**{**filters.__dict__, "category": "", "indicator": slug})
-    status = indicator_statuses(
-        since=filters.since, until=filters.until, queryset=Indicator.objects.filter(pk=ind.pk)
-    )[0]
+    filters = dataclasses.replace(filters, category="", indicator=slug)
+    daily = queries.Daily.load(filters)
+    status = queries.indicator_statuses(filters, Indicator.objects.filter(pk=ind.pk), daily)[0]
     trends, trend_since, trend_until = _trends(filters)
-    weekly = queries.weekly_counts(filters)
+    weekly = queries.weekly_counts(filters, daily, {ind.pk: ind.category})
     marks = queries.milestones(filters)
     events = _page(request, queries.events_with_evidence(filters.events()), EVENTS_PER_PAGE)
     pending = queries.events_with_evidence(
@@ -282,7 +283,8 @@ def _errors_to_form(form, exc):
 def export(request):
     from .feeds import feed_key
 
-    form, filters = _filters(request)
+    form = FilterForm(request.GET)
+    filters = form.filters()
     query = request.GET.urlencode()
     key = feed_key(request.user) if request.user.is_authenticated else ""
     return render(
