@@ -34,5 +34,5 @@ RUN DEBUG=False SECRET_KEY=collectstatic-only-not-a-secret ALLOWED_HOSTS=localho
 USER watchpost
 EXPOSE 8000
 
-# gunicorn reads WEB_CONCURRENCY (worker processes) and GUNICORN_CMD_ARGS from the environment.
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# Port 8000, access log, JSON log lines (config/gunicorn.py); WEB_CONCURRENCY sets the worker processes.
+CMD ["gunicorn", "-c", "python:config.gunicorn", "config.wsgi"]

@@ -5,6 +5,7 @@ settings (DEBUG=False) and the compose health-check probe (`python -m config.hea
 """
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -118,7 +119,8 @@ def gunicorn(tmp_path, **env_overrides):
     log = tmp_path / "gunicorn.log"
     with sock, open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi"]
+            # The command of the web service in docker-compose.yml, on a socket of our own.
+            [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "config.wsgi"]
             + ["--bind", f"fd://{sock.fileno()}", "--workers", "1"],
             cwd=ROOT,
             env=env,
@@ -151,8 +153,13 @@ def run_probe(url, env):
 def test_probe_passes_against_gunicorn_with_production_settings(tmp_path):
     with gunicorn(tmp_path) as (url, env, log):
         proc = run_probe(url, env)
-    assert proc.returncode == 0, proc.stderr + log.read_text(errors="replace")[-3000:]
+    logged = log.read_text(errors="replace")
+    assert proc.returncode == 0, proc.stderr + logged[-3000:]
     assert '{"database": "ok", "broker": "ok"}' in proc.stdout
+    # Production logs are JSON lines, gunicorn's access log included.
+    records = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    access = [r for r in records if r["logger"] == "gunicorn.access"]
+    assert access and '"GET /healthz HTTP/1.1" 200' in access[0]["message"]
 
 
 def test_probe_fails_when_the_database_is_unreachable(tmp_path):
