@@ -9,6 +9,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from tests.conftest import require_service
@@ -282,3 +283,46 @@ def test_env_example_documents_every_variable_the_compose_file_uses():
     assert "POSTGRES_PASSWORD" in used
     missing = used - env_example_variables()
     assert not missing, f".env.example does not document: {sorted(missing)}"
+
+
+# --- Static files -------------------------------------------------------------------------------------
+
+
+def test_static_files_collected_as_in_the_image_are_served_by_whitenoise(tmp_path):
+    """collectstatic as the Dockerfile runs it (DEBUG=False, placeholder key), then gunicorn under
+    production settings serves the hashed, compressed files with a far-future cache header."""
+    from tests.test_healthz import gunicorn
+
+    static_root = tmp_path / "static"
+    build = manage(
+        "collectstatic",
+        "--noinput",
+        env=production_env(
+            SECRET_KEY="collectstatic-only-not-a-secret",
+            ALLOWED_HOSTS="localhost",
+            STATIC_ROOT=str(static_root),
+            WATCHPOST_VAR_DIR=str(tmp_path / "build-var"),
+            LOG_LEVEL="WARNING",
+        ),
+    )
+    assert build.returncode == 0, build.stderr
+    manifest = json.loads((static_root / "staticfiles.json").read_text())["paths"]
+    hashed = manifest["admin/css/base.css"]
+    assert hashed != "admin/css/base.css"
+    assert (static_root / (hashed + ".gz")).is_file()
+
+    with gunicorn(tmp_path, STATIC_ROOT=str(static_root), TRUST_X_FORWARDED_PROTO="True") as (url, env, log):
+        request = urllib.request.Request(
+            f"{url}/static/{hashed}",
+            headers={
+                "Host": "watchpost.example.org",
+                "X-Forwarded-Proto": "https",
+                "Accept-Encoding": "gzip",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, headers = response.status, response.headers
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/css")
+    assert headers["Content-Encoding"] == "gzip"
+    assert "max-age=315360000" in headers["Cache-Control"]
