@@ -387,3 +387,48 @@ def test_seed_feeds_is_idempotent_and_keeps_user_edits(db):
     edited.refresh_from_db()
     assert (edited.title, edited.active) == ("My title", False)
     assert Feed.objects.count() == len(rows)
+
+
+def test_concurrent_polls_of_feeds_carrying_the_same_stories(transactional_db, srv, local):
+    # Like several Celery workers at once: every feed joins the same stories; no deadlock, no loss.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    shared = [
+        "Russia and Ukraine swap 84 prisoners of war",
+        "EU adopts 19th sanctions package against Russia",
+        "Russia launches 653 drones and 51 missiles at Ukraine",
+    ]
+    local = [
+        "City council approves new tram line",
+        "Heatwave expected this weekend",
+        "Football derby ends in a draw",
+        "Museum opens a new wing",
+        "Airline cancels flights over strike",
+        "Scientists map the deep sea floor",
+    ]
+    feeds = []
+    for n in range(6):
+        items = [(t, f"https://outlet{n}.example/{i}") for i, t in enumerate(shared)]
+        items.append((local[n], f"https://outlet{n}.example/x"))
+        # Each outlet writes its own summary (identical copy would be deduplicated by content hash).
+        body = rss(*items).replace(b".</description>", f", outlet {n} reports.</description>".encode())
+        srv.route(f"/f{n}", body=body)
+        feeds.append(make_feed(srv.url(f"/f{n}"), title=f"outlet {n}"))
+
+    def poll(feed_id):
+        try:
+            return poll_feed(feed_id, NOW)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(poll, [f.id for f in feeds]))
+    assert [(r.status, r.new) for r in results] == [("ok", 4)] * 6, [r.error_message for r in results]
+    assert Entry.objects.count() == 24
+    for title in shared:
+        story = Story.objects.get(entries__title=title, entries__feed=feeds[0])
+        assert story.outlet_count == 6
+        assert story.entries.count() == 6
+    assert Story.objects.count() == 3 + 6

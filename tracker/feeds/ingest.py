@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min, OuterRef, Subquery
 
 from tracker.feeds.clustering import GENERIC, JACCARD_MIN, WINDOW, TitleSignature, compare, signature
@@ -160,12 +160,26 @@ def _propose(entry_ids: list[int], now: datetime) -> int:
     return int(propose_for_entries(entry_ids, now) or 0)
 
 
+INGEST_LOCK = 7_235_001  # PostgreSQL advisory lock key: "one ingest at a time"
+
+
+def _serialise_ingests() -> None:
+    """Dedup and clustering read what is stored, then write: two polls doing that at once could both
+    miss each other's entries (stored twice, or two stories for one event). The write phase is short
+    (fetching, the slow part, runs in parallel), so ingests take turns: a transaction-level advisory lock
+    on PostgreSQL; SQLite's IMMEDIATE transactions already let one writer in at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK])
+
+
 def ingest(
     parsed: ParsedFeed, feed_id: int | None, source_label: str, now: datetime, *, propose: bool = True
 ) -> IngestStats:
     """Store, cluster and (unless `propose` is False, for benchmarks) match the parsed entries."""
     stats = IngestStats(entries=len(parsed.entries))
     with transaction.atomic():
+        _serialise_ingests()
         fresh = dedup(parsed.entries, feed_id)
         stats.duplicates = stats.entries - len(fresh)
         if not fresh:
@@ -185,6 +199,26 @@ def ingest(
                 stats.joined_stories += 1
             index.add(key, sig, entry.published)
             assignments.append((e, key))
+        # Lock the existing stories we join, in id order, before writing anything: concurrent polls
+        # joining the same stories then queue instead of deadlocking. A story deleted meanwhile is
+        # replaced by a new one.
+        joined = sorted({key for _, key in assignments if not isinstance(key, tuple)})
+        if joined:
+            alive = set(
+                Story.objects.select_for_update()
+                .filter(pk__in=joined)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            replacement: dict[int, tuple[str, int]] = {}
+            for i, (e, key) in enumerate(assignments):
+                if isinstance(key, tuple) or key in alive:
+                    continue
+                if key not in replacement:
+                    replacement[key] = ("new", len(new_story_heads))
+                    new_story_heads.append(fresh[e])
+                    stats.joined_stories -= 1
+                assignments[i] = (e, replacement[key])
         stories = Story.objects.bulk_create(
             [
                 Story(
