@@ -199,3 +199,27 @@ def test_plotly_is_served_locally(client, settings):
 
     assert finders.find("plotly/plotly.min.js")
     assert finders.find("tracker/watchpost.css") and finders.find("tracker/watchpost.js")
+
+
+def test_admin_adds_a_milestone_that_every_timeline_marks(client, admin_user, bob):
+    client.force_login(admin_user)
+    assert client.get("/admin/tracker/milestone/add/").status_code == 200
+    response = client.post(
+        "/admin/tracker/milestone/add/",
+        {"date": "2025-10-20", "label": "Budapest summit called off", "note": ""},
+    )
+    assert response.status_code == 302
+    client.force_login(bob)
+    for name, args in [("overview", []), ("category", ["political"]), ("indicator", ["second-summit"])]:
+        fig = figure(client.get(reverse(name, args=args)), "fig-timeline")
+        labels = [a["text"] for a in fig["layout"]["annotations"]]
+        assert labels == ["Anchorage summit", "Budapest summit called off"], name
+        assert [s["x0"] for s in fig["layout"]["shapes"]] == ["2025-08-15", "2025-10-20"]
+    assert "Budapest summit called off" in client.get(reverse("overview")).content.decode()
+
+
+def test_viewer_cannot_manage_milestones_or_feeds(client, bob, alice):
+    for user in (bob, alice):
+        client.force_login(user)
+        assert client.get("/admin/tracker/milestone/add/").status_code == 302  # to the admin login
+        assert client.get("/admin/tracker/feed/").status_code == 302
