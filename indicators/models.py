@@ -280,10 +280,11 @@ class MatchRule(models.Model):
 
         if not _phrase_lines(self.terms) and not _phrase_lines(self.reverse_terms):
             raise ValidationError({"terms": "Give at least one term (or reverse term), one phrase per line."})
-        if self.indicator_id is None or not self.language:
-            return
+        slug = Indicator.objects.filter(pk=self.indicator_id).values_list("slug", flat=True).first()
+        if slug is None or self.language not in Language.values:
+            return  # the field errors say what to fix
         try:
-            Matcher([self.spec(indicator_slug=Indicator.objects.get(pk=self.indicator_id).slug)], [])
+            Matcher([self.spec(indicator_slug=slug)], [])
         except RuleError as exc:
             raise ValidationError(str(exc)) from None
 

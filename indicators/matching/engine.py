@@ -311,13 +311,22 @@ class Matcher:
                 tokens = tokenise(normalise(text))
                 self._scan(tokens, stems(tokens, lang), lang, field_name, hits)
 
-        def side_score(kind):
-            return sum(2 if "title" in h.fields else 1 for h in hits.values() if h.phrase.kind == kind)
-
-        theatre_score = side_score(KIND_THEATRE)
-        off_score = side_score(KIND_OFF)
-        theatre_cues = sorted({h.surface for h in hits.values() if h.phrase.kind == KIND_THEATRE})
-        off_cues = sorted({h.surface for h in hits.values() if h.phrase.kind == KIND_OFF})
+        theatre_score = off_score = 0
+        theatre_set: set[str] = set()
+        off_set: set[str] = set()
+        per_rule: dict[int, dict[str, list[_Hit]]] = {}
+        for hit in hits.values():
+            kind = hit.phrase.kind
+            if kind == KIND_THEATRE:
+                theatre_score += 2 if "title" in hit.fields else 1
+                theatre_set.add(hit.surface)
+            elif kind == KIND_OFF:
+                off_score += 2 if "title" in hit.fields else 1
+                off_set.add(hit.surface)
+            else:
+                per_rule.setdefault(hit.phrase.owner, {}).setdefault(kind, []).append(hit)
+        theatre_cues = sorted(theatre_set)
+        off_cues = sorted(off_set)
         effective = theatre_score + (1 if theatre else 0)
         if effective == 0:
             scope = "no theatre cue"
@@ -326,12 +335,8 @@ class Matcher:
         else:
             scope = "in scope"
 
-        per_rule: dict[int, dict[str, list[_Hit]]] = {}
         if scope != "in scope" and not out_of_scope_verdicts:
-            hits = {}
-        for hit in hits.values():
-            if hit.phrase.owner >= 0:
-                per_rule.setdefault(hit.phrase.owner, {}).setdefault(hit.phrase.kind, []).append(hit)
+            per_rule = {}
 
         verdicts = []
         for idx in sorted(per_rule):
