@@ -8,6 +8,7 @@ Every text that may come from a feed (event titles) is HTML-escaped before it go
 
 import datetime
 import html
+from functools import lru_cache
 
 import plotly.graph_objects as go
 
@@ -33,6 +34,44 @@ def to_json(fig):
     """A plain dict (data, layout) for json_script. The figures hold only lists, strings and numbers, so
     the plain dict needs no numpy or base64 encoding."""
     return fig.to_plotly_json()
+
+
+def timeline_json(weekly, milestones, *, since=None, until=None, categories=None, height=320):
+    """timeline() as a JSON-ready dict, memoised on its input data: the same counts, range and milestones
+    always make the same figure, so repeated views of unchanged data skip building it again."""
+    key = (
+        tuple((r["week"], r["category"], r["direction"], r["n"]) for r in weekly),
+        tuple((m["date"], m["label"]) for m in milestones),
+        since,
+        until,
+        tuple(categories or ()),
+        height,
+    )
+    return _timeline_json(key)
+
+
+@lru_cache(maxsize=64)
+def _timeline_json(key):
+    weekly, milestones, since, until, categories, height = key
+    figure = timeline(
+        [{"week": w, "category": c, "direction": d, "n": n} for w, c, d, n in weekly],
+        [{"date": day, "label": label} for day, label in milestones],
+        since=since,
+        until=until,
+        categories=list(categories) or None,
+        height=height,
+    )
+    return to_json(figure)
+
+
+def stage_progress_json(progress):
+    """stage_progress() as a JSON-ready dict, memoised on its input (nine numbers)."""
+    return _stage_progress_json(tuple((p["stage"], p["total"], p["appeared"]) for p in progress))
+
+
+@lru_cache(maxsize=64)
+def _stage_progress_json(key):
+    return to_json(stage_progress([{"stage": s, "total": t, "appeared": a} for s, t, a in key]))
 
 
 def _figure(data, layout, *, height):

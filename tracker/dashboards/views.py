@@ -42,6 +42,14 @@ def _cards(statuses, trends):
     return [{"status": s, "trend": trends.get(s.indicator.pk)} for s in statuses]
 
 
+def _card_context(request, trend_since, trend_until):
+    query = request.GET.urlencode()
+    return {
+        "query_suffix": f"?{query}" if query else "",
+        "trend_range": f"{trend_since:%-d %b}–{trend_until:%-d %b %Y}",
+    }
+
+
 @viewer_required
 def overview(request):
     form, filters = _filters(request)
@@ -61,12 +69,11 @@ def overview(request):
         "trend_until": trend_until,
         "pending_total": sum(s.pending for s in statuses),
         "confirmed_total": sum(s.confirmed for s in statuses),
-        "timeline": figures.to_json(
-            figures.timeline(weekly, marks, since=filters.since, until=filters.until)
-        ),
+        "timeline": figures.timeline_json(weekly, marks, since=filters.since, until=filters.until),
         "progress": progress,
-        "progress_figure": figures.to_json(figures.stage_progress(progress)),
+        "progress_figure": figures.stage_progress_json(progress),
         "milestones": marks,
+        **_card_context(request, trend_since, trend_until),
     }
     return render(request, "tracker/overview.html", context)
 
@@ -94,12 +101,11 @@ def category(request, category):
             "cards": _cards(statuses, trends),
             "trend_since": trend_since,
             "trend_until": trend_until,
-            "timeline": figures.to_json(
-                figures.timeline(
-                    weekly, marks, since=filters.since, until=filters.until, categories=[category]
-                )
+            "timeline": figures.timeline_json(
+                weekly, marks, since=filters.since, until=filters.until, categories=[category]
             ),
             "events": events,
+            **_card_context(request, trend_since, trend_until),
         },
     )
 
@@ -129,10 +135,8 @@ def indicator(request, slug):
             "trend": trends.get(ind.pk),
             "trend_since": trend_since,
             "trend_until": trend_until,
-            "timeline": figures.to_json(
-                figures.timeline(
-                    weekly, marks, since=filters.since, until=filters.until, categories=[ind.category]
-                )
+            "timeline": figures.timeline_json(
+                weekly, marks, since=filters.since, until=filters.until, categories=[ind.category]
             ),
             "events": events,
             "pending": pending,
