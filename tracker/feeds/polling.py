@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
 from tracker.feeds.fetching import FetchLimits, fetch
@@ -96,6 +96,17 @@ def _record_failure(feed: Feed, now: datetime, kind: str, message: str, retry_af
     }
 
 
+def _save_health(feed_id: int, fields: dict) -> None:
+    """Record a poll's outcome on the feed. On PostgreSQL without waiting for the WAL flush: health
+    fields are bookkeeping, and a crash losing the last milliseconds of them only means one more poll.
+    (Entries are stored by ingest in its own, fully durable transaction.)"""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        Feed.objects.filter(pk=feed_id).update(**fields)
+
+
 def poll_feed(
     feed_id: int,
     now: datetime,
@@ -162,9 +173,7 @@ def poll_feed(
                 kind = "store" if isinstance(exc, DatabaseError) else "ingest"
                 log.exception("feed %s: storing or matching entries failed", feed.url)
                 message = f"entries could not be stored or matched ({type(exc).__name__}: {exc}); will retry"
-                Feed.objects.filter(pk=feed.pk).update(
-                    **_record_failure(feed, now, kind, message, None, result.http_status)
-                )
+                _save_health(feed.pk, _record_failure(feed, now, kind, message, None, result.http_status))
                 return PollResult(feed_id, "error", error_kind=kind, error_message=message)
             interval = adapt_interval(feed.poll_interval, stats.new)
             fields = {
@@ -184,7 +193,7 @@ def poll_feed(
             if parsed.warnings:
                 log.info("feed %s parsed with warnings: %s", feed.url, "; ".join(parsed.warnings))
             outcome.entries, outcome.new, outcome.proposed = stats.entries, stats.new, stats.proposed
-    Feed.objects.filter(pk=feed.pk).update(**fields)
+    _save_health(feed.pk, fields)
     outcome.next_poll_at = fields["next_poll_at"].isoformat()
     if outcome.status == "error":
         log.warning("feed %s failed: %s %s", feed.url, outcome.error_kind, outcome.error_message)
