@@ -154,8 +154,10 @@ def _load_index(entries: list[ParsedEntry]) -> _StoryIndex:
 def _propose(entry_ids: list[int], now: datetime) -> int:
     try:
         from indicators.proposals import propose_for_entries
-    except ImportError:
-        log.warning("indicators.proposals is not available; %d new entries not matched", len(entry_ids))
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("indicators", "indicators.proposals"):
+            raise  # the matcher exists but is broken: a real failure, recorded on the feed
+        log.warning("indicators.proposals is not installed; %d new entries not matched", len(entry_ids))
         return 0
     return int(propose_for_entries(entry_ids, now) or 0)
 
