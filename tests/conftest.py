@@ -225,9 +225,13 @@ def _reset_celery_connections(app):
 # --- Chromium -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+@pytest.fixture(scope="module")
+def browser(django_db_blocker):
+    """Debian's Chromium driven by Playwright (never a downloaded browser).
+
+    Module-scoped on purpose: while Playwright's loop runs in this thread, asgiref hands Django a different
+    database connection object, one without the serialized copy that transactional tests restore from.
+    Stopping Playwright at the end of the module gives later tests their usual connection back."""
     have = Path(CHROMIUM).exists() and shutil.which("chromium") is not None
     require_service(have, f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     try:
@@ -238,3 +242,9 @@ def browser():
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+    # The flushes made while the loop ran re-created content types and permissions under new ids; the
+    # next transactional test restores the serialized copy, which needs empty tables to load into.
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
