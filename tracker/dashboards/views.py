@@ -53,6 +53,7 @@ def _card_context(request, trend_since, trend_until):
 @viewer_required
 def overview(request):
     form, filters = _filters(request)
+    filters = dataclasses.replace(filters, category="", indicator="", direction="")  # the whole watch list
     daily = queries.Daily.load(filters)
     statuses = queries.indicator_statuses(filters, daily=daily)
     trends, trend_since, trend_until = _trends(filters)
