@@ -145,6 +145,47 @@ def redis_url():
     return url
 
 
+def worker_env(broker_url, queue):
+    """The environment of a worker subprocess: this broker, this queue, the test database."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "REDIS_URL": broker_url,
+            "CELERY_BROKER_URL": broker_url,
+            "CELERY_RESULT_BACKEND": broker_url,
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "DATABASE_URL": test_database_url(),
+            "WATCHPOST_READ_DOTENV": "0",
+        }
+    )
+    return env
+
+
+def start_worker(queue, env, log_path, name):
+    """Start `celery -A config worker` on `queue`, its output going to `log_path`."""
+    with open(log_path, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo"]
+            + ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"]
+            + ["-n", f"{name}@%h"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_process(proc, timeout=20):
+    """Terminate a subprocess, killing it if it does not stop in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture
 def celery_worker(redis_url, transactional_db, tmp_path):
     """A real `celery -A config worker` subprocess over Redis, on a queue of its own, using the test
@@ -152,50 +193,12 @@ def celery_worker(redis_url, transactional_db, tmp_path):
     from config.celery_app import app
 
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    env = dict(os.environ)
-    env.update(
-        {
-            "REDIS_URL": redis_url,
-            "CELERY_BROKER_URL": redis_url,
-            "CELERY_RESULT_BACKEND": redis_url,
-            "CELERY_TASK_DEFAULT_QUEUE": queue,
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "DATABASE_URL": test_database_url(),
-            "WATCHPOST_READ_DOTENV": "0",
-        }
-    )
+    env = worker_env(redis_url, queue)
     env.update(getattr(celery_worker, "extra_env", {}))
     log = tmp_path / "worker.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-Q",
-                queue,
-                "--pool",
-                "solo",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "info",
-                "-n",
-                f"{queue}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    saved = {
-        k: app.conf.get(k)
-        for k in ("broker_url", "result_backend", "task_default_queue", "task_always_eager")
-    }
+    proc = start_worker(queue, env, log, name=queue)
+    keys = ("broker_url", "result_backend", "task_default_queue", "task_always_eager")
+    saved = {k: app.conf.get(k) for k in keys}
     app.conf.update(
         broker_url=redis_url, result_backend=redis_url, task_default_queue=queue, task_always_eager=False
     )
@@ -203,14 +206,10 @@ def celery_worker(redis_url, transactional_db, tmp_path):
     try:
         yield app
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         app.conf.update(saved)
         _reset_celery_connections(app)
-        if proc.returncode not in (0, -15, None):
+        if proc.returncode not in (0, -15):
             sys.stderr.write(log.read_text(errors="replace")[-4000:])
 
 

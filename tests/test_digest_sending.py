@@ -6,10 +6,7 @@ import asyncio
 import datetime
 import email
 import email.policy
-import os
 import re
-import subprocess
-import sys
 import time
 import zoneinfo
 
@@ -444,29 +441,9 @@ def two_workers(transactional_db, worker_env, request, tmp_path):
     """The conftest worker plus a second one on the same queue, same database, same SMTP server."""
     app = request.getfixturevalue("celery_worker")
     queue = app.conf.task_default_queue
-    env = dict(os.environ)
-    env.update(
-        {
-            "REDIS_URL": app.conf.broker_url,
-            "CELERY_BROKER_URL": app.conf.broker_url,
-            "CELERY_RESULT_BACKEND": app.conf.broker_url,
-            "CELERY_TASK_DEFAULT_QUEUE": queue,
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "DATABASE_URL": conftest.test_database_url(),
-            "WATCHPOST_READ_DOTENV": "0",
-        }
-    )
+    env = conftest.worker_env(app.conf.broker_url, queue)
     log_path = tmp_path / "second-worker.log"
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo"]
-            + ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"]
-            + ["-n", f"second-{queue}@%h"],
-            cwd=conftest.ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = conftest.start_worker(queue, env, log_path, name=f"second-{queue}")
     try:
         deadline = time.monotonic() + 60
         names = set()
@@ -476,11 +453,7 @@ def two_workers(transactional_db, worker_env, request, tmp_path):
             names = {name for reply in app.control.ping(timeout=1.0) for name in reply if queue in name}
         yield app
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        conftest.stop_process(proc)
 
 
 @pytest.mark.services

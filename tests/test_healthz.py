@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from config.health import probe_host
+from tests.conftest import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,12 +132,7 @@ def gunicorn(tmp_path, **env_overrides):
         try:
             yield f"http://127.0.0.1:{sock.getsockname()[1]}", env, log
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 def run_probe(url, env):

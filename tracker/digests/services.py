@@ -28,6 +28,7 @@ from django.urls import reverse
 
 from indicators.models import STAGE_CHOICES, Category, Event, EventSource, State
 from indicators.services import Status, indicator_statuses, indicator_trends
+from tracker.dashboards import access
 from tracker.models import DeliveryStatus, DigestDelivery, Subscription
 
 from . import emails
@@ -36,7 +37,6 @@ from .weeks import IsoWeek
 log = logging.getLogger(__name__)
 
 UNSUBSCRIBE_SALT = "tracker.digests.unsubscribe"
-ANALYSTS_GROUP = "analysts"
 MAX_SOURCES_SHOWN = 5
 
 # --- Schedule -----------------------------------------------------------------------------------------
@@ -142,11 +142,8 @@ def unsubscribe(subscription_id, *, now):
 
 
 def is_analyst(user):
-    if user is None or not user.is_active:
-        return False
-    if user.is_staff or user.is_superuser:
-        return True
-    return user.groups.filter(name=ANALYSTS_GROUP).exists()
+    """The dashboards' rule (staff, or the analysts group or permissions), for a user who may be None."""
+    return user is not None and access.is_analyst(user)
 
 
 def absolute(path):
