@@ -28,20 +28,23 @@ class IndicatorAdmin(admin.ModelAdmin):
     readonly_fields = ("slug",)
     inlines = [EventInline]
 
-    def get_queryset(self, request):
-        return services.with_status(super().get_queryset(request))
+    @staticmethod
+    def _status(obj):
+        if not hasattr(obj, "_status"):
+            obj._status = services.indicator_status(obj.pk)  # 16 rows at most: a few queries each
+        return obj._status
 
     @admin.display(description="status")
     def status_label(self, obj):
-        return services._to_status(obj).label
+        return self._status(obj).label
 
     @admin.display(description="since")
     def status_since(self, obj):
-        return services._to_status(obj).since
+        return self._status(obj).since
 
     @admin.display(description="pending review")
     def pending(self, obj):
-        return obj.pending_count
+        return self._status(obj).pending
 
     def has_delete_permission(self, request, obj=None):
         return False  # the watch list is seeded; slugs are stable

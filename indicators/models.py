@@ -117,7 +117,14 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-occurred_on", "-id"]
-        indexes = [models.Index(fields=["indicator", "state", "occurred_on"])]
+        indexes = [
+            models.Index(fields=["indicator", "state", "occurred_on"]),
+            # Covers the per-day aggregate behind every status and timeline (services.confirmed_daily):
+            # the database reads the index alone, never the event rows.
+            models.Index(
+                fields=["state", "occurred_on", "indicator", "direction"], name="event_state_day_ind_dir_idx"
+            ),
+        ]
         constraints = [
             _choices_check("direction", Direction, "event_direction_valid"),
             _choices_check("origin", Origin, "event_origin_valid"),

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Max, Q
 
 from .models import Direction, Event, EventReview, EventSource, Indicator, Origin, State
 
@@ -41,74 +40,85 @@ class IndicatorStatus:
         return Status.LABELS[self.status]
 
 
-def _confirmed(since=None, until=None):
-    qs = Event.objects.filter(indicator=OuterRef("pk"), state=State.CONFIRMED)
+def confirmed_daily(*, since=None, until=None, indicator_ids=None, events=None):
+    """Confirmed events per (day, indicator, direction) in [since, until], with the highest event id of
+    each group: rows of (day, indicator_id, direction, count, last_id), in one GROUP BY. `events`
+    narrows the events further (a queryset of Event).
+
+    The rows are bounded by days x indicators x 2, whatever the number of events, and everything a
+    status needs can be read from them.
+    """
+    qs = (Event.objects.all() if events is None else events).filter(state=State.CONFIRMED)
     if since:
         qs = qs.filter(occurred_on__gte=since)
     if until:
         qs = qs.filter(occurred_on__lte=until)
-    return qs
-
-
-def _count(qs):
-    return Coalesce(
-        Subquery(qs.order_by().values("indicator").annotate(n=Count("id")).values("n")[:1]),
-        Value(0),
-        output_field=IntegerField(),
+    if indicator_ids is not None:
+        qs = qs.filter(indicator_id__in=indicator_ids)
+    return list(
+        qs.values("occurred_on", "indicator_id", "direction")
+        .annotate(n=Count("id"), last_id=Max("id"))
+        .order_by()
+        .values_list("occurred_on", "indicator_id", "direction", "n", "last_id")
     )
 
 
-def with_status(queryset=None, *, since=None, until=None):
-    """Annotate indicators with their status fields, in one query whatever the number of events.
-
-    The status is that of the latest confirmed event (by date, then by id) within [since, until]; the
-    status began with the first confirmed event of that direction after the latest opposite one.
-    """
-    queryset = Indicator.objects.all() if queryset is None else queryset
-    confirmed = _confirmed(since, until)
-    latest = confirmed.order_by("-occurred_on", "-id")
-    annotated = queryset.annotate(
-        last_direction=Subquery(latest.values("direction")[:1]),
-        last_event_on=Subquery(latest.values("occurred_on")[:1]),
-        confirmed_count=_count(confirmed),
-        pending_count=_count(Event.objects.filter(indicator=OuterRef("pk"), state=State.PROPOSED)),
-    ).annotate(
-        last_opposite_on=Subquery(
-            latest.exclude(direction=OuterRef("last_direction")).values("occurred_on")[:1]
-        ),
-    )
-    same_direction = confirmed.filter(direction=OuterRef("last_direction")).order_by("occurred_on", "id")
-    return annotated.annotate(
-        first_on=Subquery(same_direction.values("occurred_on")[:1]),
-        run_start_on=Subquery(
-            same_direction.filter(occurred_on__gt=OuterRef("last_opposite_on")).values("occurred_on")[:1]
-        ),
-    )
+def pending_counts(indicator_ids=None):
+    """Proposed events awaiting review, per indicator id (one query)."""
+    qs = Event.objects.filter(state=State.PROPOSED)
+    if indicator_ids is not None:
+        qs = qs.filter(indicator_id__in=indicator_ids)
+    return dict(qs.values("indicator_id").annotate(n=Count("id")).order_by().values_list("indicator_id", "n"))
 
 
-def _to_status(ind):
-    if ind.last_direction is None:
-        status, since = Status.NOT_SEEN, None
-    else:
-        status = Status.ADVANCING if ind.last_direction == Direction.ADVANCE else Status.REVERSED
-        if ind.last_opposite_on is None:
-            since = ind.first_on
-        else:
-            # When the opposite event and the latest one share a day, the change happened that day.
-            since = ind.run_start_on or ind.last_event_on
-    return IndicatorStatus(
-        indicator=ind,
-        status=status,
-        since=since,
-        last_event_on=ind.last_event_on,
-        confirmed=ind.confirmed_count,
-        pending=ind.pending_count,
-    )
+def statuses_from_daily(indicators, daily_rows, pending):
+    """The status rule. An indicator's status is the direction of its latest confirmed event (by date,
+    then by id); it began with the first event of that direction after the latest opposite one (on the
+    opposite event's day when they share it). Takes rows from confirmed_daily() and pending_counts()."""
+    seen = {}
+    for day, indicator_id, direction, n, last_id in daily_rows:
+        entry = seen.setdefault(indicator_id, {"count": 0, "latest": None, "days": {}})
+        entry["count"] += n
+        if entry["latest"] is None or (day, last_id) > entry["latest"][0]:
+            entry["latest"] = ((day, last_id), direction)
+        entry["days"].setdefault(direction, []).append(day)
+    statuses = []
+    for ind in indicators:
+        entry = seen.get(ind.pk)
+        status, since, last_on, count = Status.NOT_SEEN, None, None, 0
+        if entry:
+            count = entry["count"]
+            (last_on, _), direction = entry["latest"]
+            status = Status.ADVANCING if direction == Direction.ADVANCE else Status.REVERSED
+            same = entry["days"][direction]
+            opposite = entry["days"].get(
+                Direction.REVERSE if direction == Direction.ADVANCE else Direction.ADVANCE
+            )
+            if not opposite:
+                since = min(same)
+            else:
+                last_opposite = max(opposite)
+                since = min((d for d in same if d > last_opposite), default=last_on)
+        statuses.append(
+            IndicatorStatus(
+                indicator=ind,
+                status=status,
+                since=since,
+                last_event_on=last_on,
+                confirmed=count,
+                pending=pending.get(ind.pk, 0),
+            )
+        )
+    return statuses
 
 
 def indicator_statuses(*, since=None, until=None, queryset=None):
-    """Status of every indicator (ordered as the watch list), derived from confirmed events."""
-    return [_to_status(ind) for ind in with_status(queryset, since=since, until=until)]
+    """Status of every indicator (ordered as the watch list), derived from confirmed events in
+    [since, until]: three queries whatever the number of events."""
+    indicators = list(Indicator.objects.all() if queryset is None else queryset)
+    ids = [i.pk for i in indicators]
+    daily = confirmed_daily(since=since, until=until, indicator_ids=ids)
+    return statuses_from_daily(indicators, daily, pending_counts(ids))
 
 
 def indicator_status(indicator_id, *, since=None, until=None):

@@ -84,7 +84,7 @@ def test_status_within_a_date_range(db, alice):
     assert s.status == Status.NOT_SEEN
 
 
-def test_all_statuses_in_one_query_whatever_the_number_of_events(db, alice):
+def test_all_statuses_in_three_queries_whatever_the_number_of_events(db, alice):
     with CaptureQueriesContext(connection) as few:
         assert len(indicator_statuses()) == 16
     for i in range(30):
@@ -93,8 +93,18 @@ def test_all_statuses_in_one_query_whatever_the_number_of_events(db, alice):
         )
     with CaptureQueriesContext(connection) as many:
         statuses = indicator_statuses()
-    assert len(many) == len(few) == 1
-    assert [s.indicator.slug for s in statuses][:1] == ["strike-reduction"]
+    assert len(many) == len(few) == 3  # indicators, confirmed events per day, pending counts
+    assert statuses[0].indicator.slug == "strike-reduction"
+    last = D(2025, 8, 16) + datetime.timedelta(days=29)
+    assert (statuses[0].status, statuses[0].since, statuses[0].confirmed) == (Status.ADVANCING, last, 30)
+
+
+def test_same_day_reversal_changes_status_that_day(db, alice):
+    log("ceasefire", "advance", D(2025, 9, 1), actor=alice)
+    log("ceasefire", "advance", D(2025, 9, 10), actor=alice)
+    log("ceasefire", "reverse", D(2025, 9, 10), actor=alice)  # logged after the advance of the same day
+    s = status("ceasefire")
+    assert (s.status, s.since, s.last_event_on) == (Status.REVERSED, D(2025, 9, 10), D(2025, 9, 10))
 
 
 def test_weekly_trend_arrows(db, alice):

@@ -5,7 +5,7 @@ over events."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Max, Prefetch
+from django.db.models import F, Prefetch
 from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber, TruncWeek
 
@@ -73,62 +73,23 @@ class Daily:
         confirmed = Filters(
             since=filters.since, until=filters.until, category=filters.category, indicator=filters.indicator
         )
-        rows = (
-            confirmed.events()
-            .values("occurred_on", "indicator_id", "direction")
-            .annotate(n=Count("id"), last_id=Max("id"))
-            .order_by()
-            .values_list("occurred_on", "indicator_id", "direction", "n", "last_id")
-        )
-        return cls(tuple(rows))
+        return cls(tuple(services.confirmed_daily(events=confirmed.events())))
 
 
 def indicator_statuses(filters, queryset=None, daily=None):
-    """The status of every indicator, as indicators.services.indicator_statuses derives it, in two queries
-    (the indicators, the pending counts) plus the Daily aggregate, whatever the number of events.
-
-    The service nests correlated subqueries (each status field refers to the previous one), which SQLite
-    re-evaluates row by row: about 20 seconds at 100,000 events. Here the same inputs (latest direction and
-    date, last opposite date, first date of the current direction, start of the current run, counts) come
-    from the Daily rows, and the service's own rule, services._to_status, turns them into IndicatorStatus
-    objects: the status logic stays in one place. Each indicator also gets `appeared` (at least one
-    confirmed advance in the range), for the stage-progress figure.
-    """
-    queryset = Indicator.objects.all() if queryset is None else queryset
+    """The status of every indicator (indicators.services' rule) from the Daily rows, which the overview
+    loads once for all its figures. Each indicator also gets `appeared` (at least one confirmed advance
+    in the range), for the stage-progress figure."""
     daily = Daily.load(Filters(since=filters.since, until=filters.until)) if daily is None else daily
-    indicators = list(queryset)
-    pending = dict(
-        Event.objects.filter(state=State.PROPOSED, indicator__in=[i.pk for i in indicators])
-        .values("indicator_id")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("indicator_id", "n")
-    )
-    seen = {}
-    for day, indicator_id, direction, n, last_id in daily.rows:
-        entry = seen.setdefault(indicator_id, {"count": 0, "latest": None, "days": {}})
-        entry["count"] += n
-        if entry["latest"] is None or (day, last_id) > entry["latest"][0]:
-            entry["latest"] = ((day, last_id), direction)
-        entry["days"].setdefault(direction, []).append(day)
+    indicators = list(Indicator.objects.all() if queryset is None else queryset)
+    advanced = {
+        indicator_id for _, indicator_id, direction, _, _ in daily.rows if direction == Direction.ADVANCE
+    }
     for ind in indicators:
-        entry = seen.get(ind.pk)
-        ind.pending_count = pending.get(ind.pk, 0)
-        ind.confirmed_count = entry["count"] if entry else 0
-        ind.appeared = bool(entry and entry["days"].get(Direction.ADVANCE))
-        ind.last_direction = ind.last_event_on = ind.last_opposite_on = ind.first_on = ind.run_start_on = None
-        if not entry:
-            continue
-        (ind.last_event_on, _), ind.last_direction = entry["latest"]
-        same = entry["days"][ind.last_direction]
-        opposite = entry["days"].get(
-            Direction.REVERSE if ind.last_direction == Direction.ADVANCE else Direction.ADVANCE, []
-        )
-        ind.first_on = min(same)
-        if opposite:
-            ind.last_opposite_on = max(opposite)
-            ind.run_start_on = min((d for d in same if d > ind.last_opposite_on), default=None)
-    return [services._to_status(ind) for ind in indicators]
+        ind.appeared = ind.pk in advanced
+    return services.statuses_from_daily(
+        indicators, daily.rows, services.pending_counts([i.pk for i in indicators])
+    )
 
 
 def weekly_counts(filters, daily=None, categories=None):

@@ -26,8 +26,14 @@ from django.db import transaction
 from django.db.models import F, Prefetch, Q
 from django.urls import reverse
 
-from indicators.models import STAGE_CHOICES, Category, Event, EventSource, State
-from indicators.services import Status, indicator_statuses, indicator_trends
+from indicators.models import STAGE_CHOICES, Category, Event, EventSource, Indicator, State
+from indicators.services import (
+    Status,
+    confirmed_daily,
+    indicator_trends,
+    pending_counts,
+    statuses_from_daily,
+)
 from tracker.dashboards import access
 from tracker.models import DeliveryStatus, DigestDelivery, Subscription
 
@@ -289,8 +295,13 @@ def build_digest_for(sub, week, now):
     followed = sub.followed
     monday, sunday = week.monday, week.sunday
 
-    before = {s.indicator.pk: s for s in indicator_statuses(until=monday - datetime.timedelta(days=1))}
-    after = indicator_statuses(until=sunday)
+    # One read of the confirmed events serves the statuses before and after the week.
+    indicators = list(Indicator.objects.all())
+    daily = confirmed_daily(until=sunday)
+    pending = pending_counts()
+    earlier = [row for row in daily if row[0] < monday]
+    before = {s.indicator.pk: s for s in statuses_from_daily(indicators, earlier, pending)}
+    after = statuses_from_daily(indicators, daily, pending)
     trends = indicator_trends(since=monday, until=sunday)
 
     labels = dict(Category.choices)
