@@ -510,3 +510,13 @@ def test_saving_the_form_never_writes_back_a_stale_claim(db, bob):
     sub.refresh_from_db()
     assert (sub.hour, sub.last_sent_week) == (18, str(WEEK))
     assert sub.next_due_at == at(WEEK.next().next().monday, 18)  # the week after the claimed one
+
+
+def test_the_subscription_page_is_linked_from_every_page_for_logged_in_users(client, bob, settings):
+    settings.WATCHPOST_PUBLIC_DASHBOARDS = True
+    link = f'href="{reverse("digests:manage")}"'
+    assert link not in client.get(reverse("overview")).content.decode()
+    client.force_login(bob)
+    page = client.get(reverse("overview")).content.decode()
+    assert link in page and "Weekly digest" in page
+    assert client.get(reverse("digests:manage")).status_code == 200
