@@ -20,6 +20,21 @@ class FeedHealthFilter(admin.SimpleListFilter):
         return queryset
 
 
+HEALTH_FIELDS = (
+    "last_fetched_at",
+    "last_success_at",
+    "last_error_at",
+    "last_error_kind",
+    "last_error_message",
+    "last_http_status",
+    "consecutive_failures",
+    "last_new_entries",
+    "etag",
+    "last_modified",
+    "created_at",
+)
+
+
 @admin.register(Feed)
 class FeedAdmin(admin.ModelAdmin):
     list_display = (
@@ -38,40 +53,11 @@ class FeedAdmin(admin.ModelAdmin):
     list_filter = (FeedHealthFilter, "language", "theatre", "active", "last_error_kind")
     search_fields = ("url", "title", "last_error_message")
     actions = ["poll_now", "reset_backoff"]
-    readonly_fields = (
-        "last_fetched_at",
-        "last_success_at",
-        "last_error_at",
-        "last_error_kind",
-        "last_error_message",
-        "last_http_status",
-        "consecutive_failures",
-        "last_new_entries",
-        "etag",
-        "last_modified",
-        "created_at",
-    )
+    readonly_fields = HEALTH_FIELDS
     fieldsets = (
         (None, {"fields": ("url", "title", "language", "theatre", "active")}),
         ("Schedule", {"fields": ("next_poll_at", "poll_interval")}),
-        (
-            "Health",
-            {
-                "fields": (
-                    "last_fetched_at",
-                    "last_success_at",
-                    "last_error_at",
-                    "last_error_kind",
-                    "last_error_message",
-                    "last_http_status",
-                    "consecutive_failures",
-                    "last_new_entries",
-                    "etag",
-                    "last_modified",
-                    "created_at",
-                )
-            },
-        ),
+        ("Health", {"fields": HEALTH_FIELDS}),
     )
 
     @admin.display(description="last error")

@@ -9,18 +9,23 @@ def _time_zone_choices():
     return [(name, name.replace("_", " ")) for name in sorted(time_zone_names())]
 
 
-class SubscriptionForm(forms.ModelForm):
-    """What a user picks: the weekday and hour (in their zone), the categories, skipping empty weeks."""
+class _ScheduleFields(forms.ModelForm):
+    """The fields both forms share: a time zone from the list, categories as checkboxes."""
 
     time_zone = forms.ChoiceField(choices=_time_zone_choices, initial="UTC", label="Time zone")
-    hour = forms.TypedChoiceField(
-        choices=[(h, f"{h:02d}:00") for h in range(24)], coerce=int, initial=8, label="Hour"
-    )
     categories = forms.MultipleChoiceField(
         choices=Category.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Tick none to follow all four.",
+    )
+
+
+class SubscriptionForm(_ScheduleFields):
+    """What a user picks: the weekday and hour (in their zone), the categories, skipping empty weeks."""
+
+    hour = forms.TypedChoiceField(
+        choices=[(h, f"{h:02d}:00") for h in range(24)], coerce=int, initial=8, label="Hour"
     )
 
     class Meta:
@@ -29,16 +34,8 @@ class SubscriptionForm(forms.ModelForm):
         labels = {"weekday": "Day"}
 
 
-class AdminSubscriptionForm(forms.ModelForm):
+class AdminSubscriptionForm(_ScheduleFields):
     """The admin's form: a user, or an external address; categories as checkboxes."""
-
-    time_zone = forms.ChoiceField(choices=_time_zone_choices, initial="UTC")
-    categories = forms.MultipleChoiceField(
-        choices=Category.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Tick none to follow all four.",
-    )
 
     class Meta:
         model = Subscription
