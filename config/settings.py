@@ -289,6 +289,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # The Ukrainian dictionary announces itself at INFO in every process that loads it.
+    "loggers": {"pymorphy3": {"level": "WARNING"}},
 }
 # Celery workers log through the same handler (JSON included) instead of installing their own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = not LOG_JSON
