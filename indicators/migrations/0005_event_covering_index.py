@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('indicators', '0004_seed_match_rules'),
-        ('tracker', '0004_dashboards_milestone_analysts'),
+        ("indicators", "0004_seed_match_rules"),
+        ("tracker", "0004_dashboards_milestone_analysts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['state', 'occurred_on', 'indicator', 'direction'], name='event_state_day_ind_dir_idx'),
+            model_name="event",
+            index=models.Index(
+                fields=["state", "occurred_on", "indicator", "direction"], name="event_state_day_ind_dir_idx"
+            ),
         ),
     ]

@@ -4,9 +4,10 @@ import django.core.validators
 import django.db.models.deletion
 import django.db.models.functions.text
 import django.utils.timezone
-import tracker.models.digests
 from django.conf import settings
 from django.db import migrations, models
+
+import tracker.models.digests
 
 
 class Migration(migrations.Migration):
