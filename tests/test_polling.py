@@ -432,3 +432,27 @@ def test_concurrent_polls_of_feeds_carrying_the_same_stories(transactional_db, s
         assert story.outlet_count == 6
         assert story.entries.count() == 6
     assert Story.objects.count() == 3 + 6
+
+
+def test_a_feed_that_moved_permanently_is_polled_at_its_new_address(db, srv, local):
+    srv.route("/old", status=301, redirect_to="/new")
+    srv.route("/new", body=FEED)
+    feed = make_feed(srv.url("/old"))
+    assert poll_feed(feed.id, NOW).new == 2
+    feed.refresh_from_db()
+    assert feed.url == srv.url("/new")
+    srv.route("/old", status=404)  # the old address is gone; the feed no longer needs it
+    assert poll_feed(feed.id, NOW + timedelta(hours=1)).status == "ok"
+
+
+def test_a_temporary_redirect_or_a_taken_address_leaves_the_feed_url_alone(db, srv, local):
+    srv.route("/tmp", status=302, redirect_to="/new")
+    srv.route("/old", status=308, redirect_to="/new")
+    srv.route("/new", body=FEED)
+    temporary = make_feed(srv.url("/tmp"))
+    moved = make_feed(srv.url("/old"))
+    make_feed(srv.url("/new"), title="Already there")
+    poll_feed(temporary.id, NOW)
+    poll_feed(moved.id, NOW)
+    assert Feed.objects.get(pk=temporary.pk).url == srv.url("/tmp")
+    assert Feed.objects.get(pk=moved.pk).url == srv.url("/old")

@@ -193,11 +193,25 @@ def poll_feed(
             if parsed.warnings:
                 log.info("feed %s parsed with warnings: %s", feed.url, "; ".join(parsed.warnings))
             outcome.entries, outcome.new, outcome.proposed = stats.entries, stats.new, stats.proposed
+    if outcome.status != "error" and result.permanent_redirect:
+        fields.update(_moved(feed, result.permanent_redirect))
     _save_health(feed.pk, fields)
     outcome.next_poll_at = fields["next_poll_at"].isoformat()
     if outcome.status == "error":
         log.warning("feed %s failed: %s %s", feed.url, outcome.error_kind, outcome.error_message)
     return outcome
+
+
+def _moved(feed: Feed, new_url: str) -> dict:
+    """A feed that answered with permanent redirects only (301/308) now lives at `new_url`: poll it there
+    from now on, unless another feed already has that address (then the admin decides)."""
+    if new_url == feed.url or len(new_url) > Feed._meta.get_field("url").max_length:
+        return {}
+    if Feed.objects.filter(url=new_url).exclude(pk=feed.pk).exists():
+        log.warning("feed %s moved to %s, which is already another feed: left as it is", feed.url, new_url)
+        return {}
+    log.info("feed %s moved permanently to %s", feed.url, new_url)
+    return {"url": new_url}
 
 
 def due_feeds(now: datetime):
