@@ -92,6 +92,19 @@ def test_database_url():
     return f"postgres://{auth}{s.get('HOST') or '127.0.0.1'}{port}/{s['NAME']}"
 
 
+def run_manage(*args, env, input=None, text=True, timeout=120):
+    """Run `python manage.py ARGS` in a real process, output captured, from the project folder."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        input=input,
+        capture_output=True,
+        text=text,
+        timeout=timeout,
+    )
+
+
 # --- Personas -----------------------------------------------------------------------------------------
 
 

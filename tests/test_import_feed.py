@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from tests.conftest import run_manage
 from tests.feedserver import FeedServer
 from tracker.models import Entry, Story
 
@@ -122,18 +122,11 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     import os
 
     env = dict(os.environ, DATABASE_URL=env_db, WATCHPOST_READ_DOTENV="0")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    proc = subprocess.run(
-        [sys.executable, "manage.py", "import_feed", str(junk), SAMPLES[1]],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    assert run_manage("migrate", "-v0", env=env).returncode == 0
+    proc = run_manage("import_feed", str(junk), SAMPLES[1], env=env)
     assert proc.returncode == 0
     lines = [json.loads(x) for x in proc.stdout.splitlines()]
     assert [x["status"] for x in lines] == ["error", "ok"]
     assert "Traceback" not in proc.stderr
-    bad = subprocess.run([sys.executable, "manage.py", "import_feed"], cwd=ROOT, env=env, capture_output=True)
+    bad = run_manage("import_feed", env=env)
     assert bad.returncode != 0

@@ -2,14 +2,13 @@
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from indicators.models import Event, MatchRule
+from tests.conftest import run_manage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,12 +91,11 @@ def test_touches_nothing_and_uses_the_database_rules():
 
 def test_real_process_with_invalid_utf8_and_no_traceback(tmp_path):
     data = b'{"id": 1, "title": "Russia and Ukraine swap prisoners of war"}\n\xff\xfe garbage\n'
-    proc = subprocess.run(
-        [sys.executable, "manage.py", "match", "--fixtures"],
+    proc = run_manage(
+        "match",
+        "--fixtures",
         input=data,
-        capture_output=True,
-        cwd=ROOT,
-        timeout=120,
+        text=False,
         env={
             "PATH": "/usr/bin:/bin",
             "WATCHPOST_VAR_DIR": str(tmp_path),

@@ -8,11 +8,10 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import require_service
+from tests.conftest import require_service, run_manage
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -40,22 +39,11 @@ def production_env(**overrides):
     return {k: v for k, v in env.items() if v is not None}
 
 
-def manage(*args, env):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 # --- Settings -----------------------------------------------------------------------------------------
 
 
 def test_check_deploy_has_no_warnings_under_production_settings():
-    proc = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+    proc = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "System check identified no issues (0 silenced)." in proc.stdout
     assert "WARNINGS" not in proc.stdout + proc.stderr
@@ -63,7 +51,7 @@ def test_check_deploy_has_no_warnings_under_production_settings():
 
 def test_check_deploy_warns_when_hsts_is_left_off():
     """The HSTS setting is really consulted: leaving it at 0 is reported, not hidden."""
-    proc = manage("check", "--deploy", env=production_env(SECURE_HSTS_SECONDS=None))
+    proc = run_manage("check", "--deploy", env=production_env(SECURE_HSTS_SECONDS=None))
     assert "security.W004" in proc.stdout + proc.stderr
 
 
@@ -74,14 +62,14 @@ def test_check_deploy_with_the_env_example_only_warns_about_the_opt_in_hsts_flag
     example["SECRET_KEY"] = secrets.token_urlsafe(50)
     env = production_env(**{k: None for k in production_env() if k.startswith(("SECURE_", "CSRF_", "TRUST"))})
     env.update(example)
-    proc = manage("check", "--deploy", env=env)
+    proc = run_manage("check", "--deploy", env=env)
     assert proc.returncode == 0, proc.stderr
     warnings = set(re.findall(r"\(([a-z_]+\.[WE]\d+)\)", proc.stdout + proc.stderr))
     assert warnings == {"security.W005", "security.W021"}
 
 
 def test_debug_false_without_allowed_hosts_fails_with_a_clear_message():
-    proc = manage("check", env=production_env(ALLOWED_HOSTS=None))
+    proc = run_manage("check", env=production_env(ALLOWED_HOSTS=None))
     assert proc.returncode != 0
     assert "ALLOWED_HOSTS is not set" in proc.stderr
     assert "ALLOWED_HOSTS=watchpost.example.org" in proc.stderr
@@ -96,7 +84,7 @@ def test_production_settings_values():
         "'formatter': s.LOGGING['handlers']['console']['formatter'], "
         "'stream': s.LOGGING['handlers']['console']['stream']}))"
     )
-    proc = manage("shell", "-c", code, env=production_env(LOG_LEVEL="WARNING"))
+    proc = run_manage("shell", "-c", code, env=production_env(LOG_LEVEL="WARNING"))
     assert proc.returncode == 0, proc.stderr
 
     values = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -115,7 +103,7 @@ def test_production_settings_values():
 
 def test_production_logs_are_json_lines_on_stdout():
     code = "import logging; logging.getLogger('watchpost.test').warning('hello %s', 'world')"
-    proc = manage("shell", "-c", code, env=production_env())
+    proc = run_manage("shell", "-c", code, env=production_env())
     assert proc.returncode == 0, proc.stderr
 
     records = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -294,7 +282,7 @@ def test_static_files_collected_as_in_the_image_are_served_by_whitenoise(tmp_pat
     from tests.test_healthz import gunicorn
 
     static_root = tmp_path / "static"
-    build = manage(
+    build = run_manage(
         "collectstatic",
         "--noinput",
         env=production_env(

@@ -1,11 +1,8 @@
 """Settings come from the environment with safe defaults; unsafe production settings fail loudly."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import run_manage
 
 
 def run_check(**env):
@@ -13,14 +10,7 @@ def run_check(**env):
         k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL")
     }
     full.update(env, WATCHPOST_READ_DOTENV="0")
-    return subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_manage("check", env=full)
 
 
 def test_debug_false_without_secret_key_fails_with_a_clear_message():
