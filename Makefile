@@ -12,6 +12,7 @@ PORT ?= 8000
 help:
 	@echo "make run    - install, migrate, load the watch list, start the web app and the worker (with its schedule)"
 	@echo "make test   - run the test suite"
+	@echo "make test-fast - the suite without subprocesses, browser, worker or services (inner loop)"
 	@echo "make lint   - ruff"
 	@echo "make eval   - matcher precision/recall on the labelled headlines"
 	@echo "make bench  - benchmarks (ratios against baselines measured in the same run)"
@@ -34,17 +35,21 @@ run: seed
 	@$(BIN)/python manage.py ensure_admin
 	@echo "Watchpost on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/) - Ctrl-C stops the web app and the worker."
 	@trap 'kill 0' EXIT INT TERM; \
-	$(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2 & \
+	$(BIN)/celery -A config worker --beat -Q celery,enrich --loglevel=INFO --concurrency=2 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 web: seed
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 worker: seed
-	$(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2
+	$(BIN)/celery -A config worker --beat -Q celery,enrich --loglevel=INFO --concurrency=2
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+
+# The inner loop: no subprocesses, browser, worker or external services (about a minute).
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow and not services" $(PYTEST_ARGS)
 
 eval: install
 	$(BIN)/python -m indicators.matching.evaluate
@@ -55,6 +60,7 @@ bench: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .

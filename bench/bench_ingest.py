@@ -21,10 +21,10 @@ def main():
     setup_django()
     import feedparser
     from django.utils import timezone
-
     from tracker.feeds.ingest import ingest
+
+    from tracker.feeds.models import Entry, Story
     from tracker.feeds.parsing import parse_feed
-    from tracker.models import Entry, Story
 
     data = make_feed(500, lang="en")
     now = datetime(2025, 10, 2, tzinfo=UTC)

@@ -7,5 +7,6 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("tracker.urls")),
+    path("digests/", include("tracker.digests.urls")),
+    path("", include("tracker.dashboards.urls")),
 ]

@@ -109,7 +109,7 @@ class Event(models.Model):
 
     # Why a matcher proposed it (empty for manual events).
     story = models.ForeignKey(
-        "tracker.Story", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        "feeds.Story", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
     match_rule = models.CharField(max_length=200, blank=True)
     match_terms = models.JSONField(default=list, blank=True)
@@ -175,7 +175,7 @@ class EventSource(models.Model):
     language = models.CharField(max_length=8, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     entry = models.ForeignKey(
-        "tracker.Entry", null=True, blank=True, on_delete=models.SET_NULL, related_name="event_sources"
+        "feeds.Entry", null=True, blank=True, on_delete=models.SET_NULL, related_name="event_sources"
     )
 
     class Meta:

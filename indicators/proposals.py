@@ -20,8 +20,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.html import strip_tags
 
+from tracker.feeds.languages import LANGUAGES
+from tracker.feeds.models import Entry
+
 from . import services
-from .matching import LANGUAGES
 from .matching.store import get_matcher
 from .models import Event, EventSource, Indicator, Origin, State
 
@@ -69,8 +71,6 @@ def _explanation_terms(match) -> list[str]:
 
 def propose_for_entries(entry_ids, now) -> int:
     """Match the entries and propose events. Returns the number of events created."""
-    from tracker.models import Entry
-
     entry_ids = list(entry_ids or [])
     if not entry_ids:
         return 0

@@ -167,6 +167,7 @@ def worker_env(broker_url, queue):
             "CELERY_BROKER_URL": broker_url,
             "CELERY_RESULT_BACKEND": broker_url,
             "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "CELERY_ENRICH_QUEUE": f"{queue}-enrich",
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "DATABASE_URL": test_database_url(),
             "WATCHPOST_READ_DOTENV": "0",
@@ -179,7 +180,8 @@ def start_worker(queue, env, log_path, name):
     """Start `celery -A config worker` on `queue`, its output going to `log_path`."""
     with open(log_path, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo"]
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", f"{queue},{queue}-enrich"]
+            + ["--pool", "solo"]
             + ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"]
             + ["-n", f"{name}@%h"],
             cwd=ROOT,

@@ -31,9 +31,9 @@ def proposed(db):
         "admin:indicators_indicator_changelist",
         "admin:indicators_event_changelist",
         "admin:indicators_eventreview_changelist",
-        "admin:tracker_feed_changelist",
-        "admin:tracker_entry_changelist",
-        "admin:tracker_story_changelist",
+        "admin:feeds_feed_changelist",
+        "admin:feeds_entry_changelist",
+        "admin:feeds_story_changelist",
         "admin:indicators_event_add",
     ],
 )

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from indicators.models import Event, EventReview, Indicator
 from indicators.services import record_event
-from tracker.models import Entry, Feed, Story
+from tracker.feeds.models import Entry, Feed, Story
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tracker.feeds.clustering import compare, same_story, signature
-from tracker.feeds.ingest import ingest
+from tracker.feeds.models import Entry, Story
 from tracker.feeds.parsing import parse_feed
-from tracker.models import Entry, Story
+from tracker.feeds.store import store_entries
 
 NOW = datetime(2025, 10, 2, 12, 0, tzinfo=UTC)
 
@@ -111,7 +111,9 @@ def feed_bytes(outlet: str, items: list[tuple[str, str]]) -> bytes:
 
 
 def load(outlet, items, lang=""):
-    return ingest(parse_feed(feed_bytes(outlet, items), now=NOW, default_language=lang), None, outlet, NOW)
+    return store_entries(
+        parse_feed(feed_bytes(outlet, items), now=NOW, default_language=lang), None, outlet, NOW
+    )
 
 
 def test_one_event_many_outlets_is_one_story_with_corroboration(db):
@@ -149,8 +151,8 @@ def test_dedup_by_guid_then_canonical_link_then_content_hash(db):
             f'<rss version="2.0"><channel><title>x</title>{body}</channel></rss>'.encode(), now=NOW
         )
 
-    first = ingest(feed([("Talks resume", "https://a.example/1", "g1", "Text one")]), None, "a", NOW)
-    again = ingest(
+    first = store_entries(feed([("Talks resume", "https://a.example/1", "g1", "Text one")]), None, "a", NOW)
+    again = store_entries(
         feed(
             [
                 ("Talks resume (updated)", "https://a.example/other", "g1", "x"),  # same GUID

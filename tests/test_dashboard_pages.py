@@ -11,7 +11,7 @@ from django.utils.html import escape
 
 from indicators.models import Indicator
 from tests.factories import EventFactory, EventSourceFactory
-from tracker.models import Feed, Story
+from tracker.feeds.models import Feed, Story
 
 pytestmark = pytest.mark.django_db
 
@@ -203,9 +203,9 @@ def test_plotly_is_served_locally(client, settings):
 
 def test_admin_adds_a_milestone_that_every_timeline_marks(client, admin_user, bob):
     client.force_login(admin_user)
-    assert client.get("/admin/tracker/milestone/add/").status_code == 200
+    assert client.get("/admin/dashboards/milestone/add/").status_code == 200
     response = client.post(
-        "/admin/tracker/milestone/add/",
+        "/admin/dashboards/milestone/add/",
         {"date": "2025-10-20", "label": "Budapest summit called off", "note": ""},
     )
     assert response.status_code == 302
@@ -221,5 +221,5 @@ def test_admin_adds_a_milestone_that_every_timeline_marks(client, admin_user, bo
 def test_viewer_cannot_manage_milestones_or_feeds(client, bob, alice):
     for user in (bob, alice):
         client.force_login(user)
-        assert client.get("/admin/tracker/milestone/add/").status_code == 302  # to the admin login
-        assert client.get("/admin/tracker/feed/").status_code == 302
+        assert client.get("/admin/dashboards/milestone/add/").status_code == 302  # to the admin login
+        assert client.get("/admin/feeds/feed/").status_code == 302

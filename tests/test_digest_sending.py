@@ -20,8 +20,8 @@ from indicators.models import Indicator
 from indicators.services import record_event
 from tests import conftest
 from tracker.digests import services
+from tracker.digests.models import DeliveryStatus, DigestDelivery, Subscription
 from tracker.digests.weeks import IsoWeek
-from tracker.models import DeliveryStatus, DigestDelivery, Subscription
 
 UTC = datetime.UTC
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")

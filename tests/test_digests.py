@@ -17,8 +17,8 @@ from django.urls import reverse
 from indicators.models import Indicator
 from indicators.services import record_event, review_event
 from tracker.digests import emails, services
+from tracker.digests.models import DigestDelivery, Subscription
 from tracker.digests.weeks import IsoWeek
-from tracker.models import DigestDelivery, Subscription
 
 UTC = datetime.UTC
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -374,11 +374,11 @@ def test_admin_adds_an_external_address(client, admin_user):
         "deliveries-TOTAL_FORMS": "0",  # the read-only inline of deliveries
         "deliveries-INITIAL_FORMS": "0",
     }
-    assert client.post(reverse("admin:tracker_subscription_add"), form).status_code == 302
+    assert client.post(reverse("admin:digests_subscription_add"), form).status_code == 302
     sub = Subscription.objects.get(email="desk@news.example")
     assert sub.user is None and sub.next_due_at is not None and sub.categories == []
-    assert client.get(reverse("admin:tracker_subscription_changelist")).status_code == 200
-    assert client.get(reverse("admin:tracker_digestdelivery_changelist")).status_code == 200
+    assert client.get(reverse("admin:digests_subscription_changelist")).status_code == 200
+    assert client.get(reverse("admin:digests_digestdelivery_changelist")).status_code == 200
 
 
 # --- The command's errors and dry run -----------------------------------------------------------------
@@ -435,7 +435,7 @@ def test_admin_releases_a_stuck_digest_and_sends_it_again(client, admin_user, bo
     delivery, _ = services.claim(sub.pk, WEEK, at(WEEK.sunday + datetime.timedelta(days=1), 9))
     assert delivery.status == "sending"  # as if its worker had been killed mid-send
     client.force_login(admin_user)
-    url = reverse("admin:tracker_digestdelivery_changelist")
+    url = reverse("admin:digests_digestdelivery_changelist")
 
     client.post(url, {"action": "send_again", "_selected_action": [delivery.pk]})
     assert mailoutbox == []  # "sending" is never resent without an admin's decision

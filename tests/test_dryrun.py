@@ -12,7 +12,7 @@ from indicators.matching.dryrun import dry_run_rule
 from indicators.matching.seeding import seed_rules
 from indicators.matching.store import clear_cache
 from indicators.models import MatchRule
-from tracker.models import Entry, Story
+from tracker.feeds.models import Entry, Story
 
 NOW = datetime.datetime(2025, 10, 20, 12, 0, tzinfo=datetime.UTC)
 TITLES = [

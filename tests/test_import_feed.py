@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from io import StringIO
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from django.core.management.base import CommandError
 
 from tests.conftest import run_manage
 from tests.feedserver import FeedServer
-from tracker.models import Entry, Story
+from tracker.feeds.models import Entry, Story
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(str(p) for p in (ROOT / "fixtures" / "samples").glob("*.xml"))
@@ -93,8 +92,8 @@ def test_url_source_goes_through_the_safe_fetcher(db, settings):
 
 
 def test_proposals_are_counted(db, monkeypatch):
-    # The matcher is another app's job; its contract: propose_for_entries(entry_ids, now) -> int.
-    import types
+    # The matcher is another layer's job; its contract: propose_for_entries(entry_ids, now) -> int.
+    from tracker.pipeline import pipeline
 
     calls = []
 
@@ -102,9 +101,7 @@ def test_proposals_are_counted(db, monkeypatch):
         calls.append(list(entry_ids))
         return len(entry_ids) // 2
 
-    monkeypatch.setitem(
-        sys.modules, "indicators.proposals", types.SimpleNamespace(propose_for_entries=propose_for_entries)
-    )
+    monkeypatch.setattr(pipeline, "propose_for_entries", propose_for_entries)
     [line], _ = run(SAMPLES[0])
     assert line["proposed"] == 3
     assert sorted(calls[0]) == sorted(Entry.objects.values_list("id", flat=True))

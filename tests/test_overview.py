@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from indicators.models import Event, Indicator
 from tests.factories import EventFactory, EventSourceFactory
-from tracker.models import Milestone
+from tracker.dashboards.models import Milestone
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.feedserver import FeedServer
-from tracker.feeds import polling
-from tracker.feeds.polling import claim_due_feeds, poll_feed
-from tracker.models import Entry, Feed, Story
+from tracker.feeds import schedule
+from tracker.feeds.models import Entry, Feed, Story
+from tracker.feeds.schedule import claim_due_feeds
+from tracker.pipeline.pipeline import enrich_entries, poll_feed
 
 NOW = datetime(2025, 10, 2, 12, 0, tzinfo=UTC)
 
@@ -141,7 +142,7 @@ def test_500s_back_off_exponentially_with_jitter(db, srv, local):
 
 def test_backoff_is_capped(settings):
     settings.FEEDS_MAX_BACKOFF = 3600
-    assert polling.backoff_delay(30, 600) <= timedelta(seconds=3600 * 1.2)
+    assert schedule.backoff_delay(30, 600) <= timedelta(seconds=3600 * 1.2)
 
 
 def test_timeout_is_recorded(db, srv, local):
@@ -242,14 +243,14 @@ def test_claim_due_feeds_claims_each_feed_once(db):
 
 def test_reset_backoff(db):
     feed = make_feed("https://a.example/rss", consecutive_failures=5, next_poll_at=NOW + timedelta(days=1))
-    polling.reset_backoff([feed.id], NOW)
+    schedule.reset_backoff([feed.id], NOW)
     feed.refresh_from_db()
     assert (feed.consecutive_failures, feed.next_poll_at) == (0, NOW)
 
 
 def test_beat_schedule_enqueues_due_feeds(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["feeds-enqueue-due"]
-    assert entry["task"] == "watchpost.feeds.enqueue_due_feeds"
+    assert entry["task"] == "watchpost.pipeline.enqueue_due_feeds"
 
 
 @pytest.fixture
@@ -260,7 +261,7 @@ def worker_env(monkeypatch):
 
 @pytest.mark.services
 def test_poll_through_real_celery_worker_over_redis(worker_env, celery_worker, srv, settings):
-    from tracker.feeds.tasks import enqueue_due_feeds_task, poll_feed_task
+    from tracker.pipeline.tasks import enqueue_due_feeds_task, poll_feed_task
 
     srv.route("/f", body=gzip.compress(FEED), headers={"Content-Encoding": "gzip"}, etag='"w1"')
     srv.route("/bad", status=503, headers={"Retry-After": "600"})
@@ -291,48 +292,47 @@ def test_admin_shows_feed_health_and_resets_backoff(client, admin_user):
     )
     make_feed("https://b.example/rss", title="Healthy wire", last_success_at=NOW, last_fetched_at=NOW)
     client.force_login(admin_user)
-    page = client.get("/admin/tracker/feed/?health=failing")
+    page = client.get("/admin/feeds/feed/?health=failing")
     assert page.status_code == 200
     text = page.content.decode()
     assert "Failing wire" in text and "Healthy wire" not in text
     assert "stopped sending data" in text
     resp = client.post(
-        "/admin/tracker/feed/", {"action": "reset_backoff", "_selected_action": [failing.pk]}, follow=True
+        "/admin/feeds/feed/", {"action": "reset_backoff", "_selected_action": [failing.pk]}, follow=True
     )
     assert "Backoff reset for 1 feed(s)." in resp.content.decode()
     failing.refresh_from_db()
     assert failing.consecutive_failures == 0
 
 
-def test_matcher_failure_stores_nothing_and_the_next_poll_retries(db, srv, local, monkeypatch):
-    # The matcher is another app's service (contract: propose_for_entries(entry_ids, now) -> int).
-    import sys
-    import types
+def test_a_matching_failure_keeps_the_entries_pending_and_a_later_run_enriches_them(
+    db, srv, local, monkeypatch
+):
+    from tracker.pipeline import pipeline
 
     def broken(entry_ids, now):
         raise RuntimeError("rules table missing")
 
-    monkeypatch.setitem(
-        sys.modules, "indicators.proposals", types.SimpleNamespace(propose_for_entries=broken)
-    )
     srv.route("/f", body=FEED, etag='"v1"')
     feed = make_feed(srv.url("/f"))
     out = poll_feed(feed.id, NOW)
-    assert (out.status, out.error_kind) == ("error", "ingest")
-    feed.refresh_from_db()
-    assert "rules table missing" in feed.last_error_message and feed.consecutive_failures == 1
-    assert feed.etag == ""  # not stored: the next poll must read the whole batch again
-    assert Entry.objects.count() == 0 and Story.objects.count() == 0
-
-    monkeypatch.setitem(
-        sys.modules,
-        "indicators.proposals",
-        types.SimpleNamespace(propose_for_entries=lambda ids, now: len(ids)),
-    )
-    out = poll_feed(feed.id, NOW + timedelta(minutes=10))
-    assert (out.status, out.new, out.proposed) == ("ok", 2, 2)
+    assert (out.status, out.new) == ("ok", 2)  # storing does not wait for matching
     feed.refresh_from_db()
     assert feed.etag == '"v1"' and feed.consecutive_failures == 0
+
+    monkeypatch.setattr(pipeline, "propose_for_entries", broken)
+    failed = enrich_entries(out.new_ids, NOW)
+    assert (failed.failed, failed.enriched) == (2, 0) and "rules table missing" in failed.error
+    pending = Entry.objects.filter(enriched_at__isnull=True)
+    assert pending.count() == 2 and {e.enrich_attempts for e in pending} == {1}
+    assert "rules table missing" in pending.first().enrich_error
+    assert sorted(pipeline.retry_unenriched(NOW)) == sorted(out.new_ids)  # nothing lost, nothing skipped
+
+    monkeypatch.setattr(pipeline, "propose_for_entries", lambda ids, now: len(ids))
+    done = enrich_entries(pipeline.retry_unenriched(NOW), NOW + timedelta(minutes=10))
+    assert (done.enriched, done.proposed) == (2, 2)
+    assert not Entry.objects.filter(enriched_at__isnull=True).exists()
+    assert enrich_entries(out.new_ids, NOW + timedelta(minutes=20)).claimed == 0  # safe to run twice
 
 
 def test_admin_poll_now_polls_the_feed(client, admin_user, srv, local, monkeypatch):
@@ -343,7 +343,7 @@ def test_admin_poll_now_polls_the_feed(client, admin_user, srv, local, monkeypat
     feed = make_feed(srv.url("/f"), next_poll_at=NOW + timedelta(days=3))
     client.force_login(admin_user)
     resp = client.post(
-        "/admin/tracker/feed/", {"action": "poll_now", "_selected_action": [feed.pk]}, follow=True
+        "/admin/feeds/feed/", {"action": "poll_now", "_selected_action": [feed.pk]}, follow=True
     )
     assert "1 feed(s) queued for polling." in resp.content.decode()
     assert Entry.objects.filter(feed=feed).count() == 2
@@ -354,7 +354,7 @@ def test_admin_poll_now_polls_the_feed(client, admin_user, srv, local, monkeypat
 def test_admin_refuses_non_http_feed_and_unknown_language(client, admin_user):
     client.force_login(admin_user)
     resp = client.post(
-        "/admin/tracker/feed/add/",
+        "/admin/feeds/feed/add/",
         {
             "url": "ftp://example.org/feed.xml",
             "title": "x",

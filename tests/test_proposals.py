@@ -10,7 +10,7 @@ from indicators.matching.store import clear_cache, get_matcher
 from indicators.models import Event, EventReview, Indicator, MatchRule
 from indicators.proposals import propose_for_entries
 from indicators.services import review_event
-from tracker.models import Entry, Feed, Story
+from tracker.feeds.models import Entry, Feed, Story
 
 NOW = datetime.datetime(2025, 10, 20, 12, 0, tzinfo=datetime.UTC)
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from indicators.models import Event, EventReview, Indicator
 from indicators.services import record_event
-from tracker.models import Entry, Story
+from tracker.feeds.models import Entry, Story
 
 pytestmark = pytest.mark.django_db
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tracker.feeds.models import Entry
+
 DEFAULT_LIMIT = 20_000
 
 
@@ -66,7 +68,6 @@ def dry_run_rule(candidate, *, limit: int = DEFAULT_LIMIT, entry_ids=None) -> Dr
     the rule of its indicator and language. A disabled candidate removes the rule."""
     from indicators.models import Indicator
     from indicators.proposals import match_entry
-    from tracker.models import Entry
 
     from .store import build_matcher
 

@@ -24,7 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .text import LANGUAGES, STOPWORDS, detect_language, normalise, stem, stems, tokenise
+from tracker.feeds.languages import FUNCTION_WORDS as STOPWORDS
+from tracker.feeds.languages import LANGUAGES, detect_language
+
+from .text import normalise, stem, stems, tokenise
 
 MATCH_THRESHOLD = 0.5
 DEFAULT_TERM_WEIGHT = 0.7

@@ -19,8 +19,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tracker.feeds.languages import LANGUAGES, detect_language
+
 from .engine import Matcher
-from .text import LANGUAGES, detect_language
 
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "tests" / "data" / "headlines.jsonl"
 

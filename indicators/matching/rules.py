@@ -16,8 +16,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from tracker.feeds.languages import LANGUAGES
+
 from .engine import Matcher, RuleError, RuleSpec, ScopeSpec
-from .text import LANGUAGES
 
 FIXTURES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tracker.models import Milestone
+from tracker.dashboards.models import Milestone
 
 
 @admin.register(Milestone)

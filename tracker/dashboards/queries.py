@@ -11,7 +11,7 @@ from django.db.models.functions import RowNumber, TruncWeek
 
 from indicators import services
 from indicators.models import Category, Direction, Event, EventSource, Indicator, State
-from tracker.models import ANCHORAGE_SUMMIT, Milestone
+from tracker.dashboards.models import ANCHORAGE_SUMMIT, Milestone
 
 # The watch list starts just before the summit: the default range of every page.
 DEFAULT_SINCE = datetime.date(2025, 8, 1)

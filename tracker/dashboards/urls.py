@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import exports, views
-from .feeds import ConfirmedEventsFeed
+from .atom import ConfirmedEventsFeed
 
 urlpatterns = [
     path("", views.overview, name="overview"),

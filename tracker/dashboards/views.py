@@ -16,10 +16,12 @@ from django.views.decorators.http import require_POST
 
 from indicators.models import Category, Event, Indicator, Origin, State
 from indicators.services import edit_event, indicator_trends, record_event, review_event
-from tracker.models import Entry, Feed
+from tracker.feeds.models import Entry, Feed
 
 from . import figures, queries
 from .access import analyst_required, is_analyst, viewer_required
+from .atom import feed_key
+from .exports import FIELDS
 from .forms import EventForm, FilterForm, ReviewForm
 
 EVENTS_PER_PAGE = 50
@@ -286,8 +288,6 @@ def _errors_to_form(form, exc):
 
 @viewer_required
 def export(request):
-    from .feeds import feed_key
-
     form = FilterForm(request.GET)
     filters = form.filters()
     query = request.GET.urlencode()
@@ -308,8 +308,6 @@ def export(request):
 
 @viewer_required
 def codebook(request):
-    from .exports import FIELDS
-
     indicators = Indicator.objects.all()
     return render(
         request,

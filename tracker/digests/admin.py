@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from tracker.models import DigestDelivery, Subscription
+from tracker.digests.models import DigestDelivery, Subscription
 
 from . import services
 from .forms import AdminSubscriptionForm

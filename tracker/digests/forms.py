@@ -1,8 +1,7 @@
 from django import forms
 
 from indicators.models import Category
-from tracker.models import Subscription
-from tracker.models.digests import time_zone_names
+from tracker.digests.models import Subscription, time_zone_names
 
 
 def _time_zone_choices():

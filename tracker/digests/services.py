@@ -27,6 +27,7 @@ from django.db.models import F, Prefetch, Q
 from django.urls import reverse
 
 from indicators.models import STAGE_CHOICES, Category, Event, EventSource, Indicator, State
+from indicators.roles import is_analyst
 from indicators.services import (
     Status,
     confirmed_daily,
@@ -34,8 +35,7 @@ from indicators.services import (
     pending_counts,
     statuses_from_daily,
 )
-from tracker.dashboards import access
-from tracker.models import DeliveryStatus, DigestDelivery, Subscription
+from tracker.digests.models import DeliveryStatus, DigestDelivery, Subscription
 
 from . import emails
 from .weeks import IsoWeek
@@ -145,11 +145,6 @@ def unsubscribe(subscription_id, *, now):
 
 
 # --- Contents -----------------------------------------------------------------------------------------
-
-
-def is_analyst(user):
-    """The dashboards' rule (staff, or the analysts group or permissions), for a user who may be None."""
-    return user is not None and access.is_analyst(user)
 
 
 def absolute(path):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from tracker.models import Subscription
+from tracker.digests.models import Subscription
 
 from . import emails, services
 from .forms import SubscriptionForm

@@ -27,12 +27,16 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from .languages import FUNCTION_WORDS
+
 WINDOW = timedelta(hours=48)
 JACCARD_MIN = 0.5
 JACCARD_CONFLICTING_FIGURES = 0.8
 MIN_TOKENS_FOR_JACCARD = 3
 
-_STOPWORDS = {
+# Besides the function words: reporting verbs, pronouns, negations and other words that say nothing of
+# which event a title reports.
+_TITLE_NOISE = {
     "en": "a an the and or but of to in on at for from by with as is are was were be been has have had it "
     "its this that these those after before over under into about against amid says say said will would "
     "could not no new more than up out off his her their they he she we you i our us vs via per who what "
@@ -47,7 +51,7 @@ _STOPWORDS = {
     "її їх він вона вони ми ви я який яка які також після перед над під між без ніж буде був була були "
     "заявив заявила повідомив повідомила сказав сказала проти через близько",
 }
-STOPWORDS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+STOPWORDS = {lang: FUNCTION_WORDS[lang] | frozenset(words.split()) for lang, words in _TITLE_NOISE.items()}
 ALL_STOPWORDS = frozenset().union(*STOPWORDS.values())
 
 # Canonical key -> prefixes (lowercase, accents stripped) that mark the name in any of the 4 languages.

@@ -60,21 +60,20 @@ class FetchLimits:
     user_agent: str = USER_AGENT
 
     @classmethod
-    def from_settings(cls, settings=None) -> FetchLimits:
-        """Read FEEDS_* settings (Django settings by default); missing ones keep the defaults above."""
-        if settings is None:
-            from django.conf import settings
-        d = cls()
+    def from_settings(cls) -> FetchLimits:
+        """The FEEDS_* settings (defined, with their defaults, in config/settings.py)."""
+        from django.conf import settings
+
         return cls(
-            connect_timeout=float(getattr(settings, "FEEDS_CONNECT_TIMEOUT", d.connect_timeout)),
-            read_timeout=float(getattr(settings, "FEEDS_READ_TIMEOUT", d.read_timeout)),
-            total_timeout=float(getattr(settings, "FEEDS_TOTAL_TIMEOUT", d.total_timeout)),
-            max_bytes=int(getattr(settings, "FEEDS_MAX_BYTES", d.max_bytes)),
-            max_redirects=int(getattr(settings, "FEEDS_MAX_REDIRECTS", d.max_redirects)),
+            connect_timeout=float(settings.FEEDS_CONNECT_TIMEOUT),
+            read_timeout=float(settings.FEEDS_READ_TIMEOUT),
+            total_timeout=float(settings.FEEDS_TOTAL_TIMEOUT),
+            max_bytes=int(settings.FEEDS_MAX_BYTES),
+            max_redirects=int(settings.FEEDS_MAX_REDIRECTS),
             allowed_hosts=frozenset(
-                h.strip().lower() for h in getattr(settings, "FEEDS_SSRF_ALLOWED_HOSTS", ()) if h.strip()
+                h.strip().lower() for h in settings.FEEDS_SSRF_ALLOWED_HOSTS if h.strip()
             ),
-            user_agent=str(getattr(settings, "FEEDS_USER_AGENT", d.user_agent)),
+            user_agent=str(settings.FEEDS_USER_AGENT),
         )
 
 

@@ -31,6 +31,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import feedparser
 import nh3
 
+from .languages import classify, normalise_language
+
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_ENTRIES = 1000
 DEFAULT_MAX_ELEMENTS = 60_000
@@ -41,7 +43,6 @@ MAX_GUID = 500
 MAX_URL = 2000
 FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
-LANGUAGES = ("en", "fr", "ru", "uk")
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "cite", "code", "dd", "del", "div", "dl", "dt", "em", "figcaption",
@@ -352,30 +353,6 @@ def bound_structure(data: bytes, max_entries: int, max_elements: int) -> tuple[b
 
 # --------------------------------------------------------------------------- language
 
-_langid = None
-
-
-def detect_language(text: str) -> tuple[str, float]:
-    """Best of en/fr/ru/uk for `text` with its probability (py3langid, restricted to those four)."""
-    global _langid
-    if _langid is None:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        ident.set_languages(list(LANGUAGES))
-        _langid = ident
-    lang, prob = _langid.classify(text)
-    return lang, float(prob)
-
-
-def normalise_language(value: str) -> str:
-    value = (value or "").strip().lower().replace("_", "-")
-    primary = value.split("-", 1)[0]
-    if primary == "ua":  # a frequent mistake for Ukrainian
-        primary = "uk"
-    return primary if primary.isalpha() and 2 <= len(primary) <= 3 else ""
-
-
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
@@ -388,7 +365,7 @@ def _entry_language(title: str, text: str, feed_lang: str) -> str:
     if feed_lang in ("en", "fr") and not cyrillic:
         return feed_lang
     if len(sample) >= 25:
-        lang, prob = detect_language(sample)
+        lang, prob = classify(sample)
         if prob >= 0.9 or not feed_lang:
             return lang
     return feed_lang

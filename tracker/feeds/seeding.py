@@ -9,12 +9,12 @@ from pathlib import Path
 
 from django.conf import settings
 
+from .models import Feed
+
 FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "feeds.json"
 
 
 def seed_feeds(path=FIXTURE) -> dict:
-    from tracker.models import Feed
-
     with open(path, encoding="utf-8") as fh:
         rows = json.load(fh)
     created = 0

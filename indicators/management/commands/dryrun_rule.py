@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from indicators.matching.dryrun import dry_run_rule
 from indicators.models import Indicator, MatchRule
+from tracker.feeds.languages import LANGUAGES
 
 FIELDS = ("terms", "reverse_terms", "reverse_cues", "exclusions")
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("indicator", help="indicator slug, e.g. prisoner-exchange")
-        parser.add_argument("language", choices=["en", "fr", "ru", "uk"])
+        parser.add_argument("language", choices=LANGUAGES)
         for field in FIELDS:
             flag = field.replace("_", "-").rstrip("s")
             parser.add_argument(f"--add-{flag}", action="append", default=[], dest=f"add_{field}")

@@ -13,7 +13,7 @@ import sys
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
-from indicators.matching import LANGUAGES
+from tracker.feeds.languages import LANGUAGES
 
 
 class Command(BaseCommand):

@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from .languages import LANGUAGES
+
 __all__ = ["Feed", "Story", "Entry"]
 
 
@@ -42,15 +44,13 @@ class Feed(models.Model):
     def __str__(self):
         return self.title or self.url
 
-    LANGUAGES = ("en", "fr", "ru", "uk")
-
     def clean(self):
         super().clean()
         errors = {}
         scheme = (self.url or "").split(":", 1)[0].lower()
         if self.url and scheme not in ("http", "https"):
             errors["url"] = "Feeds are fetched over http:// or https:// only; enter a web address."
-        if self.language and self.language not in self.LANGUAGES:
+        if self.language and self.language not in LANGUAGES:
             errors["language"] = (
                 f"'{self.language}' is not a supported language: use en, fr, ru or uk, or leave it blank "
                 "to detect the language of each entry."
@@ -102,9 +102,23 @@ class Entry(models.Model):
     fetched_at = models.DateTimeField(default=timezone.now)
     content_hash = models.CharField(max_length=64, blank=True, db_index=True)
 
+    # Enrichment (tracker.feeds.enrichment): matching runs after storing, in its own step.
+    enriched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was matched; empty: pending."
+    )
+    enrich_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    enrich_claim = models.CharField(max_length=32, blank=True, editable=False)
+    enrich_attempts = models.PositiveSmallIntegerField(default=0)
+    enrich_error = models.CharField(max_length=500, blank=True)
+
     class Meta:
         ordering = ["-published_at", "-id"]
         verbose_name_plural = "entries"
+        indexes = [
+            models.Index(
+                fields=["id"], name="entry_pending_enrich_idx", condition=models.Q(enriched_at__isnull=True)
+            )
+        ]
 
     def __str__(self):
         return self.title

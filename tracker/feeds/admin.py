@@ -1,6 +1,11 @@
-from django.contrib import admin
+"""Admin of news in. `FeedAdmin` is registered by tracker.pipeline.admin, which adds "poll now" (a poll is
+the pipeline's business, above this layer)."""
 
-from .models import Entry, Feed, Story
+from django.contrib import admin
+from django.utils import timezone
+
+from .models import Entry, Story
+from .schedule import reset_backoff
 
 
 class FeedHealthFilter(admin.SimpleListFilter):
@@ -35,7 +40,6 @@ HEALTH_FIELDS = (
 )
 
 
-@admin.register(Feed)
 class FeedAdmin(admin.ModelAdmin):
     list_display = (
         "__str__",
@@ -52,7 +56,7 @@ class FeedAdmin(admin.ModelAdmin):
     )
     list_filter = (FeedHealthFilter, "language", "theatre", "active", "last_error_kind")
     search_fields = ("url", "title", "last_error_message")
-    actions = ["poll_now", "reset_backoff"]
+    actions = ["reset_backoff"]
     readonly_fields = HEALTH_FIELDS
     fieldsets = (
         (None, {"fields": ("url", "title", "language", "theatre", "active")}),
@@ -68,21 +72,8 @@ class FeedAdmin(admin.ModelAdmin):
             else obj.last_error_message
         )
 
-    @admin.action(description="Poll now (enqueue a poll for the selected feeds)")
-    def poll_now(self, request, queryset):
-        from django.utils import timezone
-
-        from tracker.feeds.polling import poll_now
-
-        n = poll_now(list(queryset.values_list("pk", flat=True)), timezone.now())
-        self.message_user(request, f"{n} feed(s) queued for polling.")
-
     @admin.action(description="Reset backoff (clear failures, poll at the next beat)")
     def reset_backoff(self, request, queryset):
-        from django.utils import timezone
-
-        from tracker.feeds.polling import reset_backoff
-
         n = reset_backoff(list(queryset.values_list("pk", flat=True)), timezone.now())
         self.message_user(request, f"Backoff reset for {n} feed(s).")
 
@@ -96,14 +87,7 @@ class StoryAdmin(admin.ModelAdmin):
 
 @admin.register(Entry)
 class EntryAdmin(admin.ModelAdmin):
-    list_display = ("title", "outlet", "lang", "published_at", "feed")
-    list_filter = ("lang",)
+    list_display = ("title", "outlet", "lang", "published_at", "feed", "enriched_at", "enrich_attempts")
+    list_filter = ("lang", ("enriched_at", admin.EmptyFieldListFilter))
     search_fields = ("title", "link", "guid")
     raw_id_fields = ("feed", "story")
-
-
-# Milestones marked on the dashboards' timelines.
-from tracker.dashboards import admin as _dashboards_admin  # noqa: E402,F401
-
-# Digest subscriptions and the log of digests sent.
-from tracker.digests import admin as _digests_admin  # noqa: E402,F401

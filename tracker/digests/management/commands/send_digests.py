@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from tracker.digests import services
+from tracker.digests.models import Subscription
 from tracker.digests.weeks import IsoWeek
-from tracker.models import Subscription
 
 
 class Command(BaseCommand):

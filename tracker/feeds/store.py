@@ -1,48 +1,47 @@
-"""Store parsed entries once, group them into stories, and hand the new ones to the matcher.
+"""Store parsed entries once, each in its story: the news-in half of a poll.
 
-`ingest(parsed, feed_id, source_label, now)` is the one pipeline behind polling and `import_feed`:
+`store_entries(parsed, feed_id, source_label, now)` is called by the pipeline (tracker.pipeline) for
+polls and imports alike:
 
 1. dedup: an entry already stored (or repeated in the same batch) is skipped, looked up by GUID (within
    its feed), then by canonical link, then by content hash, in a few set-based queries;
 2. clustering: each new entry joins the story of a similar report published within the window
    (tracker.feeds.clustering), or starts a new story; stories keep how many independent outlets
-   carried them;
-3. proposal: `indicators.proposals.propose_for_entries(new_entry_ids, now)` turns new entries into
-   proposed events (imported lazily: the matcher lives in another app).
+   carried them.
 
-It runs in one transaction, matching included: a failure stores nothing of the batch, and nothing
-stored before is touched.
+It runs in one transaction and returns the ids of the entries it stored; what happens to them next
+(matching, proposing) is the pipeline's business, not this module's.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, OuterRef, Subquery
 
-from tracker.feeds.clustering import GENERIC, JACCARD_MIN, WINDOW, TitleSignature, compare, signature
-from tracker.feeds.parsing import ParsedEntry, ParsedFeed
-from tracker.models import Entry, Story
+from .clustering import GENERIC, JACCARD_MIN, WINDOW, TitleSignature, compare, signature
+from .models import Entry, Story
+from .parsing import ParsedEntry, ParsedFeed
 
 log = logging.getLogger(__name__)
 CHUNK = 500
 
 
 @dataclass
-class IngestStats:
+class StoreResult:
     entries: int = 0  # entries in the parsed feed
     new: int = 0  # stored now
     duplicates: int = 0  # already stored (or repeated in the batch)
     new_stories: int = 0
     joined_stories: int = 0  # new entries that joined an existing or batch story
-    proposed: int = 0  # events proposed by the matcher
+    new_ids: list[int] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "new_ids"}
 
 
 def _chunks(values: list, size: int = CHUNK):
@@ -50,11 +49,11 @@ def _chunks(values: list, size: int = CHUNK):
         yield values[i : i + size]
 
 
-def _existing(field: str, values: set[str], base_qs) -> set[str]:
+def _existing(column: str, values: set[str], base_qs) -> set[str]:
     found: set[str] = set()
     values_list = sorted(v for v in values if v)
     for part in _chunks(values_list):
-        found.update(base_qs.filter(**{f"{field}__in": part}).values_list(field, flat=True))
+        found.update(base_qs.filter(**{f"{column}__in": part}).values_list(column, flat=True))
     return found
 
 
@@ -151,17 +150,6 @@ def _load_index(entries: list[ParsedEntry]) -> _StoryIndex:
     return index
 
 
-def _propose(entry_ids: list[int], now: datetime) -> int:
-    try:
-        from indicators.proposals import propose_for_entries
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("indicators", "indicators.proposals"):
-            raise  # the matcher exists but is broken: a real failure, recorded on the feed
-        log.warning("indicators.proposals is not installed; %d new entries not matched", len(entry_ids))
-        return 0
-    return int(propose_for_entries(entry_ids, now) or 0)
-
-
 INGEST_LOCK = 7_235_001  # PostgreSQL advisory lock key: "one ingest at a time"
 
 
@@ -175,94 +163,105 @@ def _serialise_ingests() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK])
 
 
-def ingest(
-    parsed: ParsedFeed, feed_id: int | None, source_label: str, now: datetime, *, propose: bool = True
-) -> IngestStats:
-    """Store, cluster and (unless `propose` is False, for benchmarks) match the parsed entries."""
-    stats = IngestStats(entries=len(parsed.entries))
+def store_entries(parsed: ParsedFeed, feed_id: int | None, source_label: str, now: datetime) -> StoreResult:
+    """Store the parsed entries not seen before, each in its story. One transaction; returns the new ids."""
+    result = StoreResult(entries=len(parsed.entries))
     with transaction.atomic():
         _serialise_ingests()
         fresh = dedup(parsed.entries, feed_id)
-        stats.duplicates = stats.entries - len(fresh)
-        if not fresh:
-            return stats
-        index = _load_index(fresh)
-        # Assign each fresh entry a story: an existing story id, or ("new", n) for a story made here.
-        assignments: list[int | tuple[str, int]] = []
-        new_story_heads: list[ParsedEntry] = []
-        for e in sorted(range(len(fresh)), key=lambda i: fresh[i].published):
-            entry = fresh[e]
-            sig = signature(entry.title, entry.language)
-            key = index.find(sig, entry.published)
-            if key is None:
-                key = ("new", len(new_story_heads))
-                new_story_heads.append(entry)
-            else:
-                stats.joined_stories += 1
-            index.add(key, sig, entry.published)
-            assignments.append((e, key))
-        # Lock the existing stories we join, in id order, before writing anything: concurrent polls
-        # joining the same stories then queue instead of deadlocking. A story deleted meanwhile is
-        # replaced by a new one.
-        joined = sorted({key for _, key in assignments if not isinstance(key, tuple)})
-        if joined:
-            alive = set(
-                Story.objects.select_for_update()
-                .filter(pk__in=joined)
-                .order_by("pk")
-                .values_list("pk", flat=True)
+        result.duplicates = result.entries - len(fresh)
+        if fresh:
+            plan = _plan_stories(fresh)
+            _keep_alive_stories(plan, fresh)
+            story_ids = _create_stories(plan, result)
+            created = _create_entries(fresh, plan, story_ids, feed_id, now)
+            result.new, result.new_ids = len(created), [row.pk for row in created]
+            result.joined_stories = plan.joined
+            _refresh_stories(sorted({story_ids.get(key, key) for _, key in plan.assignments}))
+    log.info("store %s: %s", source_label, result.as_dict())
+    return result
+
+
+@dataclass
+class _StoryPlan:
+    """Which story each fresh entry goes to: an existing story id, or ("new", n) for a story made here."""
+
+    assignments: list[tuple[int, int | tuple[str, int]]] = field(default_factory=list)
+    heads: list[ParsedEntry] = field(default_factory=list)  # the first entry of each new story
+    joined: int = 0  # entries that joined an existing or batch story
+
+    def new_story(self, head: ParsedEntry) -> tuple[str, int]:
+        self.heads.append(head)
+        return ("new", len(self.heads) - 1)
+
+
+def _plan_stories(fresh: list[ParsedEntry]) -> _StoryPlan:
+    index = _load_index(fresh)
+    plan = _StoryPlan()
+    for e in sorted(range(len(fresh)), key=lambda i: fresh[i].published):
+        entry = fresh[e]
+        sig = signature(entry.title, entry.language)
+        key = index.find(sig, entry.published)
+        if key is None:
+            key = plan.new_story(entry)
+        else:
+            plan.joined += 1
+        index.add(key, sig, entry.published)
+        plan.assignments.append((e, key))
+    return plan
+
+
+def _keep_alive_stories(plan: _StoryPlan, fresh: list[ParsedEntry]) -> None:
+    """Lock the existing stories we join, in id order, before writing anything: concurrent polls joining
+    the same stories then queue instead of deadlocking. A story deleted meanwhile is replaced by a new one."""
+    joined = sorted({key for _, key in plan.assignments if not isinstance(key, tuple)})
+    if not joined:
+        return
+    alive = set(
+        Story.objects.select_for_update().filter(pk__in=joined).order_by("pk").values_list("pk", flat=True)
+    )
+    replacement: dict[int, tuple[str, int]] = {}
+    for i, (e, key) in enumerate(plan.assignments):
+        if isinstance(key, tuple) or key in alive:
+            continue
+        if key not in replacement:
+            replacement[key] = plan.new_story(fresh[e])
+            plan.joined -= 1
+        plan.assignments[i] = (e, replacement[key])
+
+
+def _create_stories(plan: _StoryPlan, result: StoreResult) -> dict:
+    stories = Story.objects.bulk_create(
+        [
+            Story(title=h.title[:500], lang=h.language, first_seen_at=h.published, last_seen_at=h.published)
+            for h in plan.heads
+        ]
+    )
+    result.new_stories = len(stories)
+    return {("new", i): s.pk for i, s in enumerate(stories)}
+
+
+def _create_entries(fresh, plan: _StoryPlan, story_ids: dict, feed_id, now) -> list[Entry]:
+    rows = []
+    for e, key in sorted(plan.assignments):
+        entry = fresh[e]
+        rows.append(
+            Entry(
+                feed_id=feed_id,
+                story_id=story_ids.get(key, key),
+                guid=entry.guid[:1000],
+                link=entry.link[:2000],
+                canonical_link=entry.canonical_link[:2000],
+                title=entry.title[:1000],
+                summary=entry.summary_html,
+                lang=entry.language[:8],
+                outlet=entry.outlet[:200],
+                published_at=entry.published,
+                fetched_at=now,
+                content_hash=entry.content_hash,
             )
-            replacement: dict[int, tuple[str, int]] = {}
-            for i, (e, key) in enumerate(assignments):
-                if isinstance(key, tuple) or key in alive:
-                    continue
-                if key not in replacement:
-                    replacement[key] = ("new", len(new_story_heads))
-                    new_story_heads.append(fresh[e])
-                    stats.joined_stories -= 1
-                assignments[i] = (e, replacement[key])
-        stories = Story.objects.bulk_create(
-            [
-                Story(
-                    title=h.title[:500], lang=h.language, first_seen_at=h.published, last_seen_at=h.published
-                )
-                for h in new_story_heads
-            ]
         )
-        stats.new_stories = len(stories)
-        story_ids = {("new", i): s.pk for i, s in enumerate(stories)}
-        rows = []
-        touched: set[int] = set()
-        for e, key in sorted(assignments):
-            entry = fresh[e]
-            sid = story_ids[key] if isinstance(key, tuple) else key
-            touched.add(sid)
-            rows.append(
-                Entry(
-                    feed_id=feed_id,
-                    story_id=sid,
-                    guid=entry.guid[:1000],
-                    link=entry.link[:2000],
-                    canonical_link=entry.canonical_link[:2000],
-                    title=entry.title[:1000],
-                    summary=entry.summary_html,
-                    lang=entry.language[:8],
-                    outlet=entry.outlet[:200],
-                    published_at=entry.published,
-                    fetched_at=now,
-                    content_hash=entry.content_hash,
-                )
-            )
-        created = Entry.objects.bulk_create(rows, batch_size=CHUNK)
-        stats.new = len(created)
-        _refresh_stories(sorted(touched))
-        # The matcher runs in the same transaction: if it fails, nothing of this batch is stored and the
-        # next poll (whose validators were not updated) tries the whole batch again, so no entry is
-        # ever stored without having been matched. What was stored before is never touched.
-        if propose:
-            stats.proposed = _propose([row.pk for row in created], now)
-    log.info("ingest %s: %s", source_label, stats.as_dict())
-    return stats
+    return Entry.objects.bulk_create(rows, batch_size=CHUNK)
 
 
 def _refresh_stories(story_ids: list[int]) -> None:

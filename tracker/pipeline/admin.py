@@ -1,0 +1,18 @@
+"""The feed admin, with "poll now": polling is the pipeline's, so the action lives here."""
+
+from django.contrib import admin
+
+from tracker.feeds.admin import FeedAdmin
+from tracker.feeds.models import Feed
+
+from .tasks import poll_now
+
+
+@admin.register(Feed)
+class PolledFeedAdmin(FeedAdmin):
+    actions = ["poll_now", *FeedAdmin.actions]
+
+    @admin.action(description="Poll now (enqueue a poll for the selected feeds)")
+    def poll_now(self, request, queryset):
+        n = poll_now(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{n} feed(s) queued for polling.")
