@@ -1,7 +1,9 @@
 """GET /healthz: is the database answering, is the Celery broker reachable?
 
-200 {"database": "ok", "broker": "ok"} when both are; 503 with the failing part(s) named otherwise, e.g.
-{"database": "ok", "broker": "error: OperationalError"}. The details go to the log, not to the page.
+200 {"database": "ok", "broker": "ok", "matching": ...} when both are; 503 with the failing part(s) named
+otherwise, e.g. {"database": "ok", "broker": "error: OperationalError", ...}. The details go to the log.
+"matching" says whether entries are matched by the rules and the learned model, or by the rules alone
+and why (no sentence encoder on this platform, no active model); it never makes the check fail.
 
 `python -m config.health` is the probe the compose file's health check runs inside the web container: it
 asks http://127.0.0.1:8000/healthz with a Host header taken from ALLOWED_HOSTS (Django refuses any other
@@ -43,6 +45,17 @@ def check_broker():
 CHECKS = {"database": check_database, "broker": check_broker}
 
 
+def _matching() -> str:
+    """ "rules + learned model" or "rules only: <why>" (the sentence encoder or the model is missing)."""
+    try:
+        from indicators.matching.versions import matching_mode
+
+        mode = matching_mode()
+    except Exception as exc:  # noqa: BLE001 - a broken database is reported by its own check above
+        return f"unknown ({type(exc).__name__})"
+    return mode["mode"] if mode["learned"] else f"{mode['mode']}: {mode['why']}"
+
+
 def run_checks():
     """{name: "ok" | "error: <ExceptionClass>"} for every check."""
     results = {}
@@ -61,6 +74,7 @@ def run_checks():
 def healthz(request):
     results = run_checks()
     healthy = all(value == "ok" for value in results.values())
+    results["matching"] = _matching()  # informative: matching on rules alone is not a failure
     response = JsonResponse(results, status=200 if healthy else 503)
     response["Cache-Control"] = "no-store"
     return response

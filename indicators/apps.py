@@ -7,4 +7,4 @@ class IndicatorsConfig(AppConfig):
     verbose_name = "Watch list"
 
     def ready(self):
-        from .matching import store  # noqa: F401  (signals: drop the cached matcher when rules change)
+        from .matching import store, versions  # noqa: F401  (signals: drop cached matchers on change)

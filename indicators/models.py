@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from tracker.feeds.languages import LANGUAGE_NAMES, LANGUAGES
+
 
 class Category(models.TextChoices):
     GROUND = "ground", "Ground"
@@ -34,11 +36,10 @@ class State(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
-class Language(models.TextChoices):
-    EN = "en", "English"
-    FR = "fr", "French"
-    RU = "ru", "Russian"
-    UK = "uk", "Ukrainian"
+# The codes come from the one language list (tracker.feeds.languages.LANGUAGES).
+Language = models.TextChoices(
+    "Language", [(code.upper(), (code, LANGUAGE_NAMES[code])) for code in LANGUAGES]
+)
 
 
 STAGE_CHOICES = [
@@ -114,6 +115,11 @@ class Event(models.Model):
     match_rule = models.CharField(max_length=200, blank=True)
     match_terms = models.JSONField(default=list, blank=True)
     match_score = models.FloatField(null=True, blank=True)
+    match_explanation = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The learned model's part: version, probability, nearest examples.",
+    )
 
     class Meta:
         ordering = ["-occurred_on", "-id"]
@@ -139,10 +145,15 @@ class Event(models.Model):
     def __str__(self):
         return f"{self.occurred_on} {self.get_direction_display()} · {self.title}"
 
+    # The day validation counts as "today": services set it from the `now` they are given; the admin's
+    # forms, which have no `now`, leave it unset and the local date is used.
+    validation_today: datetime.date | None = None
+
     def clean(self):
         super().clean()
         if self.occurred_on:
-            latest = timezone.localdate() + datetime.timedelta(days=settings.WATCHPOST_MAX_FUTURE_DAYS)
+            today = self.validation_today or timezone.localdate()
+            latest = today + datetime.timedelta(days=settings.WATCHPOST_MAX_FUTURE_DAYS)
             if self.occurred_on > latest:
                 raise ValidationError(
                     {
@@ -332,3 +343,33 @@ class ScopeTerm(models.Model):
             parse_phrase(self.phrase, self.language or "en", drop_stopwords=False)
         except RuleError as exc:
             raise ValidationError({"phrase": str(exc)}) from None
+
+
+# --- The learned matcher (indicators/matching/learned.py), versioned -----------------------------------
+
+
+class MatcherModel(models.Model):
+    """A trained version of the learned matcher. At most one is active; `manage.py train_matcher` makes a
+    candidate active only when it is no worse on the frozen holdout, and an admin can roll back."""
+
+    version = models.CharField(max_length=40, unique=True)
+    encoder = models.CharField(max_length=100, help_text="The sentence encoder its vectors come from.")
+    created_at = models.DateTimeField(default=timezone.now)
+    active = models.BooleanField(default=False)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    trained_on = models.JSONField(default=dict, blank=True, help_text="Labelled items and reviews used.")
+    validation = models.JSONField(default=dict, blank=True, help_text="Figures on the `test` split.")
+    holdout = models.JSONField(default=dict, blank=True, help_text="Figures on the frozen holdout.")
+    note = models.TextField(blank=True)
+    data = models.BinaryField(help_text="The model's arrays (numpy npz, no pickle).")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"], condition=Q(active=True), name="matchermodel_one_active"
+            )
+        ]
+
+    def __str__(self):
+        return f"matcher {self.version}{' (active)' if self.active else ''}"

@@ -20,11 +20,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.html import strip_tags
 
+from tracker.feeds.embeddings import vectors_for
 from tracker.feeds.languages import LANGUAGES
 from tracker.feeds.models import Entry
 
 from . import services
+from .matching.combined import CombinedMatcher, Signal, gate
 from .matching.store import get_matcher
+from .matching.versions import get_combined_matcher
 from .models import Event, EventSource, Indicator, Origin, State
 
 log = logging.getLogger(__name__)
@@ -50,9 +53,26 @@ def entry_text(entry) -> EntryText:
     return EntryText(entry.title or "", summary[:SUMMARY_LIMIT], lang, bool(feed and feed.theatre))
 
 
-def match_entry(matcher, entry):
+def match_entry(matcher, entry, vector=None):
+    """The matches of one stored entry: the combined matcher reads its stored vector, the rules alone
+    (dry-runs) do not need one."""
     text = entry_text(entry)
+    if isinstance(matcher, CombinedMatcher):
+        return matcher.match(text.title, text.summary, lang=text.lang, theatre=text.theatre, vector=vector)
     return matcher.match(text.title, text.summary, lang=text.lang, theatre=text.theatre)
+
+
+def entries_worth_reading(entry_ids) -> list[int]:
+    """The cheap lexical gate before the encoder: entries with a theatre cue (or from a theatre feed), or
+    with no theatre cue but a rule term; never those about another theatre."""
+    matcher = get_matcher()
+    worth = []
+    for entry in Entry.objects.filter(pk__in=list(entry_ids)).select_related("feed").iterator(chunk_size=500):
+        text = entry_text(entry)
+        analysis = matcher.analyse(text.title, text.summary, lang=text.lang, theatre=text.theatre)
+        if gate(analysis) in ("in scope", "no theatre cue"):
+            worth.append(entry.pk)
+    return worth
 
 
 def _source(entry, lang: str) -> dict:
@@ -65,6 +85,17 @@ def _source(entry, lang: str) -> dict:
     }
 
 
+def _explanation(match) -> dict:
+    if not isinstance(match, Signal):
+        return {"mode": "rules only"}
+    return {
+        "mode": "rules + learned model",
+        "model": match.model,
+        "probability": match.probability,
+        "neighbours": [n.as_dict() for n in match.neighbours],
+    }
+
+
 def _explanation_terms(match) -> list[str]:
     return [*match.terms, *(f"reverse cue: {cue}" for cue in match.reverse_cues)]
 
@@ -74,12 +105,13 @@ def propose_for_entries(entry_ids, now) -> int:
     entry_ids = list(entry_ids or [])
     if not entry_ids:
         return 0
-    matcher = get_matcher()
+    matcher = get_combined_matcher()
+    vectors = vectors_for(entry_ids) if matcher.model else {}
     indicators = dict(Indicator.objects.values_list("slug", "pk"))
     created = 0
     entries = Entry.objects.filter(pk__in=entry_ids).select_related("feed").order_by("published_at", "pk")
     for entry in entries.iterator(chunk_size=500):
-        matches = match_entry(matcher, entry)
+        matches = match_entry(matcher, entry, vectors.get(entry.pk))
         if not matches:
             continue
         if not (entry.link or entry.canonical_link):
@@ -125,6 +157,7 @@ def _propose_one(entry, match, indicator_id, now) -> int:
                     match_rule=match.rule,
                     match_terms=_explanation_terms(match),
                     match_score=match.score,
+                    match_explanation=_explanation(match),
                 )
             return 1
         except IntegrityError:

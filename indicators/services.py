@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Q
+from django.utils import timezone
 
 from .models import Direction, Event, EventReview, EventSource, Indicator, Origin, State
 
@@ -144,6 +145,7 @@ def record_event(
     match_rule="",
     match_terms=(),
     match_score=None,
+    match_explanation=None,
 ):
     """Create an event with its evidence and the first line of its audit trail.
 
@@ -172,9 +174,11 @@ def record_event(
         match_rule=match_rule,
         match_terms=list(match_terms),
         match_score=match_score,
+        match_explanation=match_explanation or {},
     )
     if indicator_id is not None and not Indicator.objects.filter(pk=indicator_id).exists():
         raise ValidationError({"indicator": "Unknown indicator: choose one of the watch list."})
+    event.validation_today = timezone.localdate(now)
     event.full_clean(exclude=["story"] if story_id is None else None, validate_unique=False)
     source_rows = [EventSource(event=event, **s) for s in sources]
     for row in source_rows:
@@ -245,6 +249,7 @@ def review_event(event_id, *, action, actor_id, now, direction=None, indicator_i
         event.state = to_state
         event.reviewed_by_id = actor_id
         event.reviewed_at = now
+        event.validation_today = timezone.localdate(now)
         event.full_clean(validate_unique=False, validate_constraints=False)
         event.save()
         EventReview.objects.create(
@@ -271,6 +276,7 @@ def edit_event(event_id, *, actor_id, now, note="", **fields):
         changes = _apply_edits(event, **fields)
         if not changes:
             return event
+        event.validation_today = timezone.localdate(now)
         event.full_clean(validate_unique=False, validate_constraints=False)
         event.save()
         EventReview.objects.create(

@@ -1,4 +1,7 @@
-"""Shared fixtures: personas, service checks, a real Celery worker.
+"""Shared fixtures: personas, a feed server, service checks, a real Celery worker, Chromium; and the
+collection hook (serialized rollback for transactional tests, the `slow` marker).
+
+Helpers (functions) are in tests/helpers.py, factories in tests/factories.py.
 
 Tests that need PostgreSQL, Redis or Chromium ask for them through `require_service`: on a bare machine
 they skip with the reason; with REQUIRE_SERVICES=1 (as in .ci/run) the same situation fails instead.
@@ -13,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+# run_manage and stop_process are here for the modules that import them from this one.
+from tests.helpers import ROOT, run_manage, stop_process  # noqa: F401
+
 # Playwright's sync API keeps an asyncio loop running in the main thread for the whole session; Django
 # would then refuse every ORM call in later tests. Tests only: the app never sets this.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") not in ("", "0", "false", "no")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 CHROMIUM = "/usr/bin/chromium"
@@ -46,10 +51,20 @@ def require_service(available, reason):
 _TRANSACTIONAL = {"transactional_db", "live_server", "celery_worker", "django_db_reset_sequences"}
 
 
+# A test that uses one of these fixtures starts a process (a worker, Chromium, a server) or needs Redis.
+_SLOW_FIXTURES = {"celery_worker", "browser", "live_server", "redis_url"}
+# A test whose own code names one of these starts a process. Tests that do it through a helper of their
+# module carry @pytest.mark.slow themselves.
+_SLOW_CALLS = {"run_manage", "run_python", "run_process", "subprocess", "gunicorn", "start_worker"}
+
+
 def pytest_collection_modifyitems(items):
     """Transactional tests flush the database when they end, which would also remove what the data
     migrations created (the watch list, the analysts group, milestones). Serialized rollback (Django's
-    mechanism for exactly this) restores it before each of them."""
+    mechanism for exactly this) restores it before each of them.
+
+    Tests that start processes are marked `slow` (left out of `make test-fast`): those using the fixtures
+    in _SLOW_FIXTURES and those calling what _SLOW_CALLS names."""
     for item in items:
         names = getattr(item, "fixturenames", None)
         marker = item.get_closest_marker("django_db")
@@ -59,6 +74,9 @@ def pytest_collection_modifyitems(items):
         if names is not None and (transactional or _TRANSACTIONAL & set(names)):
             if "django_db_serialized_rollback" not in names:
                 names.append("django_db_serialized_rollback")
+        code = getattr(getattr(item, "function", None), "__code__", None)
+        if _SLOW_FIXTURES & set(names or ()) or (code is not None and _SLOW_CALLS & set(code.co_names)):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -92,19 +110,6 @@ def test_database_url():
     return f"postgres://{auth}{s.get('HOST') or '127.0.0.1'}{port}/{s['NAME']}"
 
 
-def run_manage(*args, env, input=None, text=True, timeout=120):
-    """Run `python manage.py ARGS` in a real process, output captured, from the project folder."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        input=input,
-        capture_output=True,
-        text=text,
-        timeout=timeout,
-    )
-
-
 # --- Personas -----------------------------------------------------------------------------------------
 
 
@@ -118,27 +123,39 @@ def analysts_group(db):
 
 @pytest.fixture
 def alice(db, analysts_group):
-    """Alice, the analyst: logs and reviews events."""
-    from django.contrib.auth import get_user_model
+    """Alice, the analyst: logs and reviews events. Password "alice-password-1"."""
+    from tests.factories import UserFactory
 
-    user = get_user_model().objects.create_user("alice", "alice@example.org", "alice-password-1")
+    user = UserFactory(username="alice")
     user.groups.add(analysts_group)
     return user
 
 
 @pytest.fixture
 def bob(db):
-    """Bob, a viewer: reads dashboards, writes nothing."""
-    from django.contrib.auth import get_user_model
+    """Bob, a viewer: reads dashboards, writes nothing. Password "bob-password-1"."""
+    from tests.factories import UserFactory
 
-    return get_user_model().objects.create_user("bob", "bob@example.org", "bob-password-1")
+    return UserFactory(username="bob")
 
 
 @pytest.fixture
 def admin_user(db):
-    from django.contrib.auth import get_user_model
+    from tests.factories import UserFactory
 
-    return get_user_model().objects.create_superuser("root", "root@example.org", "root-password-1")
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+# --- A feed server on 127.0.0.1 ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def srv():
+    """A real HTTP server for feeds (tests/feedserver.py): add routes, then fetch srv.url(path)."""
+    from tests.feedserver import FeedServer
+
+    with FeedServer() as s:
+        yield s
 
 
 # --- Redis and a real Celery worker -------------------------------------------------------------------
@@ -189,16 +206,6 @@ def start_worker(queue, env, log_path, name):
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-
-
-def stop_process(proc, timeout=20):
-    """Terminate a subprocess, killing it if it does not stop in time."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture

@@ -4,23 +4,21 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from indicators.models import Event, Indicator
-from indicators.services import record_event
+from indicators.models import Event
+from tests.helpers import log
 
 
 @pytest.fixture
 def proposed(db):
-    return record_event(
-        indicator_id=Indicator.objects.get(slug="second-summit").pk,
-        direction="advance",
-        occurred_on=datetime.date(2025, 10, 16),
+    return log(
+        "second-summit",
+        "advance",
+        datetime.date(2025, 10, 16),
         title="Trump says he will meet Putin in Budapest",
         origin="feed",
         sources=[{"url": "https://apnews.com/article/budapest-summit", "outlet": "AP"}],
         match_terms=["meet", "Putin", "summit"],
-        now=timezone.now(),
     )
 
 

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from indicators.models import Event, EventReview, Indicator
-from indicators.services import record_event
-from tracker.feeds.models import Entry, Feed, Story
+from tests.factories import EntryFactory, EventFactory, FeedFactory, StoryFactory
+from tests.helpers import log
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -25,16 +25,13 @@ HOSTILE = '<script>window.__pwned = 1; alert("xss")</script><img src=x onerror="
 
 
 def propose(title, slug):
-    story = Story.objects.create(title=title, outlet_count=2)
-    Entry.objects.create(
-        story=story, title=title, link="https://wire.example.org/1", outlet="Wire", lang="en"
-    )
-    return record_event(
-        indicator_id=Indicator.objects.get(slug=slug).pk,
-        direction="advance",
-        occurred_on=timezone.localdate() - datetime.timedelta(days=2),
+    story = StoryFactory(title=title, outlet_count=2)
+    EntryFactory(story=story, title=title, link="https://wire.example.org/1", outlet="Wire", lang="en")
+    return log(
+        slug,
+        "advance",
+        timezone.localdate() - datetime.timedelta(days=2),
         title=title,
-        now=timezone.now(),
         origin="feed",
         sources=[{"url": "https://wire.example.org/1", "outlet": "Wire"}],
         story_id=story.pk,
@@ -93,13 +90,10 @@ def wait_for_figures(page):
 
 def test_analyst_logs_and_reviews_and_the_overview_follows(page, alice):
     proposal = propose("Humanitarian corridor opened near Sumy", "evacuation")
-    Event.objects.create(
+    EventFactory(
         indicator=Indicator.objects.get(slug="sanctions-pressure"),
-        direction="advance",
         occurred_on=datetime.date(2025, 9, 10),
         title="New sanctions package",
-        origin="manual",
-        state="confirmed",
     )
     login(page, "alice", "alice-password-1")
 
@@ -153,7 +147,7 @@ def test_analyst_logs_and_reviews_and_the_overview_follows(page, alice):
 
 def test_script_in_feed_text_never_runs(page, alice):
     propose(HOSTILE, "evacuation")
-    Feed.objects.create(url="https://hostile.example.org/rss", title=HOSTILE, last_error_message=HOSTILE)
+    FeedFactory(title=HOSTILE, last_error_message=HOSTILE)
     login(page, "alice", "alice-password-1")
     for url in ("/review/", "/feeds/", "/indicators/evacuation/"):
         page.goto(url)

@@ -1,8 +1,6 @@
 """Category, indicator, heatmap, feed health, event and codebook pages: content, escaping, permissions."""
 
 import datetime
-import json
-import re
 
 import pytest
 from django.urls import reverse
@@ -10,8 +8,8 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from indicators.models import Indicator
-from tests.factories import EventFactory, EventSourceFactory
-from tracker.feeds.models import Feed, Story
+from tests.factories import EventFactory, EventSourceFactory, FeedFactory, StoryFactory
+from tests.helpers import figure, log
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +22,6 @@ PAGES = [
     ("export", []),
     ("codebook", []),
 ]
-
-
-def figure(response, figure_id):
-    html = response.content.decode()
-    match = re.search(rf'<script id="{figure_id}" type="application/json">(.*?)</script>', html, re.S)
-    assert match, f"figure {figure_id} not found"
-    return json.loads(match.group(1))
 
 
 @pytest.mark.parametrize("name, args", PAGES)
@@ -69,7 +60,7 @@ def test_category_page_lists_its_indicators_and_events(client, bob):
 
 def test_indicator_page_shows_wording_criteria_events_sources_and_corroboration(client, bob):
     ind = Indicator.objects.get(slug="prisoner-exchange")
-    story = Story.objects.create(title="Exchange", outlet_count=4)
+    story = StoryFactory(title="Exchange", outlet_count=4)
     event = EventFactory(indicator=ind, title="Exchange of 146 prisoners", story=story)
     EventSourceFactory(event=event, outlet="Reuters", url="https://reuters.example.org/x")
     EventSourceFactory(event=event, outlet="reuters", url="https://reuters.example.org/y")  # same outlet
@@ -140,21 +131,19 @@ def test_heatmap_colours_net_direction_with_hover_naming_events(client, bob):
 
 def test_feed_health_lists_every_feed_with_success_error_and_next_poll(client, bob):
     now = timezone.now()
-    Feed.objects.create(
-        url="https://ok.example.org/rss",
+    FeedFactory(
         title="Healthy feed",
         last_success_at=now - datetime.timedelta(minutes=20),
         next_poll_at=now + datetime.timedelta(minutes=10, seconds=30),
     )
-    Feed.objects.create(
-        url="https://broken.example.org/rss",
+    FeedFactory(
         title="<script>alert('feed')</script>",
         last_error_at=now - datetime.timedelta(minutes=5),
         last_error_kind="http_503",
         last_error_message="Service unavailable <b>retry later</b>",
         consecutive_failures=3,
     )
-    Feed.objects.create(url="https://off.example.org/rss", title="Switched off", active=False)
+    FeedFactory(title="Switched off", active=False)
     client.force_login(bob)
     html = client.get(reverse("feed-health")).content.decode().replace("\xa0", " ")
     assert "Healthy feed" in html and "20 minutes ago" in html and "(in 10 minutes)" in html
@@ -166,16 +155,13 @@ def test_feed_health_lists_every_feed_with_success_error_and_next_poll(client, b
 
 
 def test_event_page_shows_sources_and_audit_trail(client, alice):
-    from indicators.services import record_event
-
-    event = record_event(
-        indicator_id=Indicator.objects.get(slug="ceasefire").pk,
-        direction="reverse",
-        occurred_on=datetime.date(2025, 9, 1),
+    event = log(
+        "ceasefire",
+        "reverse",
+        datetime.date(2025, 9, 1),
         title="Ceasefire proposal rejected",
-        now=timezone.now(),
         sources=[{"url": "https://news.example.org/a", "outlet": "Example"}],
-        actor_id=alice.pk,
+        actor=alice,
     )
     client.force_login(alice)
     html = client.get(reverse("event", args=[event.pk])).content.decode()

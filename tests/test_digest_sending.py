@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import email
 import email.policy
+import functools
 import re
 import time
 import zoneinfo
@@ -16,10 +17,10 @@ from aiosmtpd.controller import Controller
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from indicators.models import Indicator
-from indicators.services import record_event
-from tests import conftest
-from tracker.digests import services
+from tests import conftest, helpers
+from tests.factories import UserFactory
+from tests.helpers import at, closed_port, subscribe
+from tracker.digests import schedule, sending
 from tracker.digests.models import DeliveryStatus, DigestDelivery, Subscription
 from tracker.digests.weeks import IsoWeek
 
@@ -107,29 +108,8 @@ def eager():
 # --- Rows ---------------------------------------------------------------------------------------------
 
 
-def at(day, hour=12, minute=0, tz=UTC):
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=tz)
-
-
-def log(slug, day, title, direction="advance"):
-    return record_event(
-        indicator_id=Indicator.objects.get(slug=slug).pk,
-        direction=direction,
-        occurred_on=day,
-        title=title,
-        sources=[{"url": f"https://news.example/{slug}/{day}", "outlet": "Example News"}],
-        now=at(day, 18),
-    )
-
-
-def subscribe(*, now, user=None, email="", **fields):
-    return services.save_subscription(Subscription(user=user, email=email, **fields), now=now)
-
-
-def user(name, address):
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.create_user(name, address, f"{name}-password-1")
+# Events are recorded at 18:00 UTC on the day they happen.
+log = functools.partial(helpers.log, hour=18)
 
 
 def deliveries():
@@ -140,11 +120,11 @@ def deliveries():
 
 
 def test_the_digest_arrives_with_both_parts_links_and_one_click_unsubscribe(smtp, alice):
-    log("prisoner-exchange", WEEK.monday, "84 prisoners of war exchanged")
+    log("prisoner-exchange", "advance", WEEK.monday, title="84 prisoners of war exchanged")
     sub = subscribe(user=alice, time_zone="Europe/Paris", now=at(WEEK.monday))
     now = at(WEEK.sunday + datetime.timedelta(days=1), 8)
 
-    outcome = services.claim_and_send(sub.pk, str(WEEK), now)
+    outcome = sending.claim_and_send(sub.pk, str(WEEK), now)
     assert (outcome.status, outcome.recipient) == ("sent", "alice@example.org")
     ((rcpts, msg),) = smtp.messages
     assert rcpts == ["alice@example.org"] and msg["To"] == "alice@example.org"
@@ -177,7 +157,7 @@ def test_the_digest_arrives_with_both_parts_links_and_one_click_unsubscribe(smtp
     )
 
     # The same digest again (a task run twice, a retry after a lost acknowledgement): nothing is sent.
-    assert services.claim_and_send(sub.pk, str(WEEK), now).status == "already-claimed"
+    assert sending.claim_and_send(sub.pk, str(WEEK), now).status == "already-claimed"
     assert len(smtp.messages) == 1
 
     # A mail client's one-click unsubscribe (RFC 8058): a POST with no CSRF token, no confirmation.
@@ -193,7 +173,7 @@ def test_an_unsubscribed_user_gets_nothing(smtp, eager, alice, bob):
     start = at(WEEK.monday)
     subscribe(user=alice, now=start)
     bob_sub = subscribe(user=bob, now=start)
-    log("evacuation", WEEK.monday, "Evacuation from Pokrovsk")
+    log("evacuation", "advance", WEEK.monday, title="Evacuation from Pokrovsk")
 
     with time_machine.travel(at(WEEK.sunday + datetime.timedelta(days=1), 8), tick=False):
         from tracker.digests.tasks import send_due_digests
@@ -211,7 +191,7 @@ def test_an_unsubscribed_user_gets_nothing(smtp, eager, alice, bob):
         send_due_digests()
         # Even a task queued before he unsubscribed sends nothing.
         assert (
-            services.claim_and_send(bob_sub.pk, str(WEEK.next()), datetime.datetime.now(UTC)).status
+            sending.claim_and_send(bob_sub.pk, str(WEEK.next()), datetime.datetime.now(UTC)).status
             == "inactive"
         )
     assert smtp.recipients == ["alice@example.org", "alice@example.org", "bob@example.org"]
@@ -221,15 +201,14 @@ def test_an_unsubscribed_user_gets_nothing(smtp, eager, alice, bob):
 def test_a_bad_address_does_not_stop_the_others(smtp, eager, alice, bob):
     start = at(WEEK.monday)
     smtp.refuse.add("bounce@nowhere.example")
-    log("ceasefire", WEEK.monday, "Ceasefire proposal")
+    log("ceasefire", "advance", WEEK.monday, title="Ceasefire proposal")
     for address in ("desk@news.example", "bounce@nowhere.example", "zz@research.example"):
         subscribe(email=address, now=start)
     subscribe(user=alice, now=start)
-    hostile = user(
-        "mallory", "mallory@example.org\nBcc: everyone@example.org"
-    )  # not validated by the auth form
+    # An address the auth form would not have accepted.
+    hostile = UserFactory(username="mallory", email="mallory@example.org\nBcc: everyone@example.org")
     subscribe(user=hostile, now=start)
-    nomail = user("carol", "")
+    nomail = UserFactory(username="carol", email="")
     subscribe(user=nomail, now=start)
 
     from tracker.digests.tasks import send_due_digests
@@ -255,12 +234,12 @@ def test_a_bad_address_does_not_stop_the_others(smtp, eager, alice, bob):
 
 def test_a_failed_send_is_recorded_retried_and_does_not_block_the_next_week(smtp, bob):
     sub = subscribe(user=bob, now=at(WEEK.monday))
-    log("sanctions-pressure", WEEK.monday, "New sanctions package")
+    log("sanctions-pressure", "advance", WEEK.monday, title="New sanctions package")
     due = at(WEEK.sunday + datetime.timedelta(days=1), 8)
 
     smtp.temporary_failures = 1
-    with pytest.raises(services.DigestTransportError, match="451"):
-        services.claim_and_send(sub.pk, WEEK, due)
+    with pytest.raises(sending.DigestTransportError, match="451"):
+        sending.claim_and_send(sub.pk, WEEK, due)
     row = DigestDelivery.objects.get(subscription=sub, week=str(WEEK))
     assert (row.status, row.attempts) == ("failed", 1) and "451 4.3.0" in row.last_error
     sub.refresh_from_db()
@@ -268,40 +247,36 @@ def test_a_failed_send_is_recorded_retried_and_does_not_block_the_next_week(smtp
     # The schedule moved on: the beat does not send this week again, the retry does.
     assert (
         sub.last_sent_week == str(WEEK)
-        and services.due_subscriptions(due + datetime.timedelta(minutes=15)) == []
+        and schedule.due_subscriptions(due + datetime.timedelta(minutes=15)) == []
     )
 
-    assert services.claim_and_send(sub.pk, WEEK, due + datetime.timedelta(minutes=1)).status == "sent"
+    assert sending.claim_and_send(sub.pk, WEEK, due + datetime.timedelta(minutes=1)).status == "sent"
     row.refresh_from_db()
     sub.refresh_from_db()
     assert (row.status, row.attempts, row.last_error, sub.last_error) == ("sent", 2, "", "")
     assert smtp.recipients == ["bob@example.org"]
 
     # The next week fails for good (server down): it is recorded, and the week after goes out.
-    next_due = services.due_at(sub, WEEK.next())
-    assert services.due_subscriptions(next_due) == [(sub.pk, WEEK.next())]
+    next_due = schedule.due_at(sub, WEEK.next())
+    assert schedule.due_subscriptions(next_due) == [(sub.pk, WEEK.next())]
     smtp.temporary_failures = 100
-    with pytest.raises(services.DigestTransportError):
-        services.claim_and_send(sub.pk, WEEK.next(), next_due)
+    with pytest.raises(sending.DigestTransportError):
+        sending.claim_and_send(sub.pk, WEEK.next(), next_due)
     smtp.temporary_failures = 0
-    later = services.due_at(sub, WEEK.next().next())
-    assert services.due_subscriptions(later) == [(sub.pk, WEEK.next().next())]
-    assert services.claim_and_send(sub.pk, WEEK.next().next(), later).status == "sent"
+    later = schedule.due_at(sub, WEEK.next().next())
+    assert schedule.due_subscriptions(later) == [(sub.pk, WEEK.next().next())]
+    assert sending.claim_and_send(sub.pk, WEEK.next().next(), later).status == "sent"
     statuses = dict(DigestDelivery.objects.filter(subscription=sub).values_list("week", "status"))
     assert statuses == {"2026-W37": "sent", "2026-W38": "failed", "2026-W39": "sent"}
 
 
 def test_connection_refused_is_a_transport_error(db, settings, bob):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    import socket
-
-    with socket.socket() as s:  # a port with nobody listening
-        s.bind(("127.0.0.1", 0))
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", s.getsockname()[1]
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port()  # a port with nobody listening
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     sub = subscribe(user=bob, now=at(WEEK.monday))
-    with pytest.raises(services.DigestTransportError, match="ConnectionRefusedError"):
-        services.claim_and_send(sub.pk, WEEK, at(WEEK.sunday, 23))
+    with pytest.raises(sending.DigestTransportError, match="ConnectionRefusedError"):
+        sending.claim_and_send(sub.pk, WEEK, at(WEEK.sunday, 23))
     assert DigestDelivery.objects.get(subscription=sub).status == "failed"
 
 
@@ -312,8 +287,8 @@ def test_digests_go_out_at_the_local_hour_across_a_week_boundary_and_a_dst_chang
     from tracker.digests.tasks import send_due_digests
 
     w12, w13 = IsoWeek(2026, 12), IsoWeek(2026, 13)  # clocks go forward in Paris on Sunday 29 March (W13)
-    log("prisoner-exchange", w12.monday + datetime.timedelta(days=2), "Exchange in week 12")
-    log("evacuation", w13.sunday, "Evacuation on the Sunday of week 13")
+    log("prisoner-exchange", "advance", w12.monday + datetime.timedelta(days=2), title="Exchange in week 12")
+    log("evacuation", "advance", w13.sunday, title="Evacuation on the Sunday of week 13")
     paris = subscribe(user=alice, time_zone="Europe/Paris", weekday=0, hour=8, now=at(w12.monday))
     utc = subscribe(email="desk@news.example", time_zone="UTC", weekday=0, hour=8, now=at(w12.monday))
 
@@ -368,7 +343,12 @@ def test_skip_empty_weeks_and_missed_weeks(smtp, eager, bob):
     assert DigestDelivery.objects.get(subscription=quiet).status == DeliveryStatus.SKIPPED
 
     # Three weeks without a beat: only the latest week is sent, once.
-    log("peace-framework", WEEK.monday + datetime.timedelta(days=22), "Draft framework tabled")
+    log(
+        "peace-framework",
+        "advance",
+        WEEK.monday + datetime.timedelta(days=22),
+        title="Draft framework tabled",
+    )
     with time_machine.travel(at(WEEK.monday + datetime.timedelta(days=29), 9), tick=False):
         send_due_digests()
         send_due_digests()
@@ -382,12 +362,12 @@ def test_skip_empty_weeks_and_missed_weeks(smtp, eager, bob):
 
 
 def test_send_digests_command_sends_a_week_once_and_reports(smtp, alice, capsys):
-    log("second-summit", WEEK.monday, "Budapest summit date set")
+    log("second-summit", "advance", WEEK.monday, title="Budapest summit date set")
     smtp.refuse.add("bounce@nowhere.example")
     subscribe(user=alice, now=at(WEEK.monday))
     subscribe(email="bounce@nowhere.example", now=at(WEEK.monday))
     gone = subscribe(email="gone@example.org", now=at(WEEK.monday))
-    services.unsubscribe(gone.pk, now=at(WEEK.monday))
+    schedule.unsubscribe(gone.pk, now=at(WEEK.monday))
 
     call_command("send_digests", "--week", str(WEEK))
     out = capsys.readouterr().out
@@ -457,6 +437,7 @@ def two_workers(transactional_db, worker_env, request, tmp_path):
 
 
 @pytest.mark.services
+@pytest.mark.slow
 def test_two_workers_over_redis_send_each_digest_once(two_workers, smtp, transactional_db):
     from tracker.digests.tasks import send_digest, send_due_digests
 
@@ -464,7 +445,7 @@ def test_two_workers_over_redis_send_each_digest_once(two_workers, smtp, transac
     now = datetime.datetime.now(UTC)
     addresses = [f"reader{i}@example.org" for i in range(8)]
     subs = [subscribe(email=a, now=now - datetime.timedelta(days=30)) for a in addresses]
-    week = services.latest_due_week(subs[0], now)
+    week = schedule.latest_due_week(subs[0], now)
     assert Subscription.objects.filter(next_due_at__lte=now).count() == 8
 
     # The beat fires twice, and every digest is also queued twice by hand: up to 32 tasks for 8 digests.
@@ -482,6 +463,7 @@ def test_two_workers_over_redis_send_each_digest_once(two_workers, smtp, transac
 
 
 @pytest.mark.services
+@pytest.mark.slow
 def test_a_worker_retries_a_temporary_failure_with_backoff(transactional_db, worker_env, smtp, request):
     app = request.getfixturevalue("celery_worker")
     from tracker.digests.tasks import send_digest
@@ -500,7 +482,7 @@ def test_with_no_mail_server_digests_are_written_to_a_folder(db, settings, tmp_p
     settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     settings.EMAIL_FILE_PATH = tmp_path / "mail"
     sub = subscribe(user=bob, now=at(WEEK.monday))
-    assert services.claim_and_send(sub.pk, WEEK, at(WEEK.sunday, 23)).status == "sent"
+    assert sending.claim_and_send(sub.pk, WEEK, at(WEEK.sunday, 23)).status == "sent"
     (written,) = (tmp_path / "mail").iterdir()
     msg = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)
     assert msg["To"] == "bob@example.org" and msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -4,6 +4,7 @@ Sending over SMTP, exactly-once with real workers and time travel are in test_di
 """
 
 import datetime
+import functools
 import re
 import zoneinfo
 
@@ -14,9 +15,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from indicators.models import Indicator
-from indicators.services import record_event, review_event
-from tracker.digests import emails, services
+from indicators.services import review_event
+from tests import helpers
+from tests.helpers import at, run_python
+from tracker.digests import content, emails, schedule, sending, tokens
 from tracker.digests.models import DigestDelivery, Subscription
 from tracker.digests.weeks import IsoWeek
 
@@ -32,26 +34,9 @@ def site_url(settings):
     settings.SITE_URL = SITE
 
 
-def at(day, hour=12, tz=UTC):
-    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=tz)
-
-
-def log(slug, direction, day, *, title=None, sources=None, origin="manual", actor=None, now=None):
-    return record_event(
-        indicator_id=Indicator.objects.get(slug=slug).pk,
-        direction=direction,
-        occurred_on=day,
-        title=title or f"{slug} {direction} {day}",
-        origin=origin,
-        sources=sources if sources is not None else [{"url": f"https://ex.org/{slug}/{day}", "outlet": "Ex"}],
-        actor_id=actor.pk if actor else None,
-        now=now or at(day, 18),
-    )
-
-
-def subscribe(user=None, email="", **fields):
-    sub = Subscription(user=user, email=email, **fields)
-    return services.save_subscription(sub, now=at(WEEK.monday - datetime.timedelta(days=30)))
+# Events are recorded at 18:00 UTC on the day they happen; subscriptions a month before WEEK.
+log = functools.partial(helpers.log, hour=18)
+subscribe = functools.partial(helpers.subscribe, now=at(WEEK.monday - datetime.timedelta(days=30)))
 
 
 # --- Weeks and schedule -------------------------------------------------------------------------------
@@ -73,33 +58,33 @@ def test_iso_weeks_parse_and_explain_mistakes():
 def test_due_time_follows_the_subscribers_zone_and_daylight_saving(db, bob):
     sub = subscribe(bob, time_zone="Europe/Paris", weekday=0, hour=8)
     # Week 13 of 2026 ends on Sunday 29 March, the night clocks go forward: Monday 08:00 is 06:00 UTC.
-    assert services.due_at(sub, IsoWeek(2026, 12)) == at(D(2026, 3, 23), 7)
-    assert services.due_at(sub, IsoWeek(2026, 13)) == at(D(2026, 3, 30), 6)
+    assert schedule.due_at(sub, IsoWeek(2026, 12)) == at(D(2026, 3, 23), 7)
+    assert schedule.due_at(sub, IsoWeek(2026, 13)) == at(D(2026, 3, 30), 6)
     # An hour the spring jump skips (Sunday 02:00) falls at the moment of the jump.
     sub.weekday, sub.hour = 6, 2
-    assert services.due_at(sub, IsoWeek(2026, 12)) == at(D(2026, 3, 29), 1)
-    assert services.due_at(sub, IsoWeek(2026, 12)).astimezone(PARIS).hour == 3
+    assert schedule.due_at(sub, IsoWeek(2026, 12)) == at(D(2026, 3, 29), 1)
+    assert schedule.due_at(sub, IsoWeek(2026, 12)).astimezone(PARIS).hour == 3
 
     # In autumn (Sunday 25 October) 08:00 goes back to 07:00 UTC; 02:00 that Sunday happens twice: the first.
     sub.weekday, sub.hour = 0, 8
-    assert services.due_at(sub, IsoWeek(2026, 43)) == at(D(2026, 10, 26), 7)
-    assert services.due_at(sub, IsoWeek(2026, 42)) == at(D(2026, 10, 19), 6)
+    assert schedule.due_at(sub, IsoWeek(2026, 43)) == at(D(2026, 10, 26), 7)
+    assert schedule.due_at(sub, IsoWeek(2026, 42)) == at(D(2026, 10, 19), 6)
     sub.weekday, sub.hour = 6, 2
-    assert services.due_at(sub, IsoWeek(2026, 42)) == at(D(2026, 10, 25), 0)
+    assert schedule.due_at(sub, IsoWeek(2026, 42)) == at(D(2026, 10, 25), 0)
 
     sub.weekday, sub.hour = 0, 8
-    assert services.latest_due_week(sub, at(D(2026, 3, 30), 5, UTC)) == IsoWeek(2026, 12)
-    assert services.latest_due_week(sub, at(D(2026, 3, 30), 6, UTC)) == IsoWeek(2026, 13)
+    assert schedule.latest_due_week(sub, at(D(2026, 3, 30), 5, UTC)) == IsoWeek(2026, 12)
+    assert schedule.latest_due_week(sub, at(D(2026, 3, 30), 6, UTC)) == IsoWeek(2026, 13)
 
 
 def test_a_new_subscription_waits_for_its_first_due_time(db, bob):
     sub = Subscription(user=bob, time_zone="America/New_York", weekday=4, hour=17)
-    services.save_subscription(sub, now=at(D(2026, 9, 9), 12))  # a Wednesday
+    schedule.save_subscription(sub, now=at(D(2026, 9, 9), 12))  # a Wednesday
     # The first digest is due that Friday at 17:00 in New York and covers the week that ended on Sunday.
     assert sub.next_due_at == datetime.datetime(2026, 9, 11, 17, tzinfo=zoneinfo.ZoneInfo("America/New_York"))
-    assert services.next_due(sub, at(D(2026, 9, 9), 12))[0] == WEEK.prev()
+    assert schedule.next_due(sub, at(D(2026, 9, 9), 12))[0] == WEEK.prev()
     # Once it is sent, the next one covers the week of the subscription.
-    assert services.next_due(sub, at(D(2026, 9, 11), 22))[0] == WEEK
+    assert schedule.next_due(sub, at(D(2026, 9, 11), 22))[0] == WEEK
 
 
 # --- Model validation ---------------------------------------------------------------------------------
@@ -174,7 +159,7 @@ def week_events(db, alice):
 
 def test_digest_lists_changes_with_arrows_new_events_and_pending_for_analysts(db, alice, week_events):
     sub = subscribe(alice, categories=["ground", "humanitarian"])
-    digest = services.build_digest(sub.pk, WEEK, at(WEEK.sunday + datetime.timedelta(days=1), 9))
+    digest = content.build_digest(sub.pk, WEEK, at(WEEK.sunday + datetime.timedelta(days=1), 9))
 
     assert [s.category for s in digest.sections] == ["ground", "humanitarian"]
     ground, humanitarian = digest.sections
@@ -203,13 +188,13 @@ def test_digest_lists_changes_with_arrows_new_events_and_pending_for_analysts(db
 
 def test_viewers_and_external_addresses_get_no_review_counts(db, bob, week_events):
     for sub in (subscribe(bob), subscribe(email="desk@news.example")):
-        digest = services.build_digest(sub.pk, WEEK, at(WEEK.sunday, 23))
+        digest = content.build_digest(sub.pk, WEEK, at(WEEK.sunday, 23))
         assert digest.pending_total is None and all(s.pending is None for s in digest.sections)
         assert len(digest.sections) == 4 and digest.event_count == 4  # all categories: + the sanctions
 
 
 def test_a_quiet_week_is_empty(db, bob, week_events):
-    digest = services.build_digest(subscribe(bob).pk, IsoWeek(2026, 30), at(D(2026, 8, 1)))
+    digest = content.build_digest(subscribe(bob).pk, IsoWeek(2026, 30), at(D(2026, 8, 1)))
     assert digest.is_empty and (digest.change_count, digest.event_count) == (0, 0)
     subject, text, html = emails.render("digest", {"digest": digest})
     assert "nothing new" in subject and "Nothing new this week" in text and "Nothing new this week" in html
@@ -217,7 +202,7 @@ def test_a_quiet_week_is_empty(db, bob, week_events):
 
 def test_email_parts_subject_links_and_headers(db, alice, week_events):
     sub = subscribe(alice, categories=["ground", "humanitarian"], time_zone="Europe/Paris", hour=7)
-    digest = services.build_digest(sub.pk, WEEK, at(WEEK.sunday, 23))
+    digest = content.build_digest(sub.pk, WEEK, at(WEEK.sunday, 23))
     message = emails.digest("alice@example.org", digest)
 
     assert message.to == ["alice@example.org"]
@@ -250,7 +235,7 @@ def test_titles_from_feeds_are_escaped_in_html_and_plain_in_text(client, bob):
     title = 'Exchange <script>alert(1)</script> & "swap"'
     log("prisoner-exchange", "advance", WEEK.monday, title=title)
     sub = subscribe(bob)
-    digest = services.build_digest(sub.pk, WEEK, at(WEEK.sunday, 23))
+    digest = content.build_digest(sub.pk, WEEK, at(WEEK.sunday, 23))
     subject, text, html = emails.render("digest", {"digest": digest})
     assert title in text and "<script>" not in html and "&lt;script&gt;" in html
     client.force_login(bob)
@@ -329,7 +314,7 @@ def test_preview_shows_the_next_digest(client, alice, bob, admin_user, week_even
 
 def test_one_click_unsubscribe(db, bob):
     sub = subscribe(bob)
-    url = services.build_digest(sub.pk, WEEK, at(WEEK.sunday)).unsubscribe_url.removeprefix(SITE)
+    url = content.build_digest(sub.pk, WEEK, at(WEEK.sunday)).unsubscribe_url.removeprefix(SITE)
     client = Client(enforce_csrf_checks=True)  # a mail client posts with no CSRF token
 
     page = client.get(url)  # a link scanner following the link does not unsubscribe
@@ -349,7 +334,7 @@ def test_one_click_unsubscribe(db, bob):
 )
 def test_a_forged_or_cut_unsubscribe_link_is_refused(db, bob, mangle):
     sub = subscribe(bob)
-    token = services.unsubscribe_token(sub)
+    token = tokens.unsubscribe_token(sub)
     page = Client().post(reverse("digests:unsubscribe", args=[mangle(token)]))
     assert page.status_code == 400 and "not valid" in page.content.decode()
     assert Subscription.objects.get(pk=sub.pk).active
@@ -357,10 +342,10 @@ def test_a_forged_or_cut_unsubscribe_link_is_refused(db, bob, mangle):
 
 def test_a_token_for_a_deleted_subscription_does_not_unsubscribe_its_successor(db, bob):
     sub = subscribe(bob)
-    token = services.unsubscribe_token(sub)
+    token = tokens.unsubscribe_token(sub)
     sub.delete()
     successor = subscribe(email="new@example.org")
-    assert services.subscription_from_token(token) is None and successor.active
+    assert tokens.subscription_from_token(token) is None and successor.active
 
 
 def test_admin_adds_an_external_address(client, admin_user):
@@ -413,7 +398,7 @@ def test_building_a_digest_takes_the_same_queries_for_few_or_many_events(db, ali
 
     sub = subscribe(alice)
     with CaptureQueriesContext(connection) as few:
-        services.build_digest(sub.pk, WEEK, at(WEEK.sunday, 23))
+        content.build_digest(sub.pk, WEEK, at(WEEK.sunday, 23))
     for i in range(25):
         log(
             "strike-reduction",
@@ -421,7 +406,7 @@ def test_building_a_digest_takes_the_same_queries_for_few_or_many_events(db, ali
             WEEK.monday + datetime.timedelta(days=i % 7),
         )
     with CaptureQueriesContext(connection) as many:
-        digest = services.build_digest(sub.pk, WEEK, at(WEEK.sunday, 23))
+        digest = content.build_digest(sub.pk, WEEK, at(WEEK.sunday, 23))
     assert digest.event_count == 29 and len(many) == len(few) <= 10
 
 
@@ -432,7 +417,7 @@ def test_admin_releases_a_stuck_digest_and_sends_it_again(client, admin_user, bo
     from config.celery_app import app
 
     sub = subscribe(bob)
-    delivery, _ = services.claim(sub.pk, WEEK, at(WEEK.sunday + datetime.timedelta(days=1), 9))
+    delivery, _ = sending.claim(sub.pk, WEEK, at(WEEK.sunday + datetime.timedelta(days=1), 9))
     assert delivery.status == "sending"  # as if its worker had been killed mid-send
     client.force_login(admin_user)
     url = reverse("admin:digests_digestdelivery_changelist")
@@ -459,9 +444,6 @@ def test_admin_releases_a_stuck_digest_and_sends_it_again(client, admin_user, bo
 
 def _settings_in_a_subprocess(**env):
     import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
     full = {
         k: v for k, v in os.environ.items() if not k.startswith("EMAIL_") and k not in ("DEBUG", "SECRET_KEY")
@@ -471,12 +453,10 @@ def _settings_in_a_subprocess(**env):
         "from config import settings as s; "
         "print(s.EMAIL_BACKEND, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_FILE_PATH)"
     )
-    root = Path(__file__).resolve().parent.parent
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=root, env=full, capture_output=True, text=True, timeout=120
-    )
+    return run_python("-c", code, env=full)
 
 
+@pytest.mark.slow
 def test_mail_settings_come_from_the_environment_with_a_folder_default(tmp_path):
     out = _settings_in_a_subprocess(WATCHPOST_VAR_DIR=str(tmp_path)).stdout.split()
     assert out == ["django.core.mail.backends.filebased.EmailBackend", "587", "True", str(tmp_path / "mail")]
@@ -495,18 +475,18 @@ def test_a_deactivated_account_gets_no_digest(db, alice, bob, mailoutbox):
     bob_sub = subscribe(bob)
     bob.is_active = False
     bob.save()
-    due = services.due_subscriptions(at(WEEK.sunday + datetime.timedelta(days=1), 9))
+    due = schedule.due_subscriptions(at(WEEK.sunday + datetime.timedelta(days=1), 9))
     assert [pk for pk, _ in due] == [Subscription.objects.get(user=alice).pk]
-    assert services.claim_and_send(bob_sub.pk, WEEK, at(WEEK.sunday, 23)).status == "inactive"
+    assert sending.claim_and_send(bob_sub.pk, WEEK, at(WEEK.sunday, 23)).status == "inactive"
     assert mailoutbox == [] and not DigestDelivery.objects.filter(subscription=bob_sub).exists()
 
 
 def test_saving_the_form_never_writes_back_a_stale_claim(db, bob):
     sub = subscribe(bob)
     stale = Subscription.objects.get(pk=sub.pk)  # the form's copy, loaded before a worker claims a week
-    services.claim(sub.pk, WEEK, at(WEEK.sunday + datetime.timedelta(days=1), 9))
+    sending.claim(sub.pk, WEEK, at(WEEK.sunday + datetime.timedelta(days=1), 9))
     stale.hour = 18
-    services.save_subscription(stale, now=at(WEEK.sunday + datetime.timedelta(days=1), 10))
+    schedule.save_subscription(stale, now=at(WEEK.sunday + datetime.timedelta(days=1), 10))
     sub.refresh_from_db()
     assert (sub.hour, sub.last_sent_week) == (18, str(WEEK))
     assert sub.next_due_at == at(WEEK.next().next().monday, 18)  # the week after the claimed one

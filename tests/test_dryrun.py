@@ -12,7 +12,7 @@ from indicators.matching.dryrun import dry_run_rule
 from indicators.matching.seeding import seed_rules
 from indicators.matching.store import clear_cache
 from indicators.models import MatchRule
-from tracker.feeds.models import Entry, Story
+from tests.factories import EntryFactory, StoryFactory
 
 NOW = datetime.datetime(2025, 10, 20, 12, 0, tzinfo=datetime.UTC)
 TITLES = [
@@ -27,11 +27,8 @@ TITLES = [
 def stored(db):
     seed_rules()
     clear_cache()
-    story = Story.objects.create(title="t", first_seen_at=NOW, last_seen_at=NOW)
-    entries = [
-        Entry.objects.create(title=t, story=story, link=f"https://news.example.org/{i}", published_at=NOW)
-        for i, t in enumerate(TITLES)
-    ]
+    story = StoryFactory(title="t", first_seen_at=NOW, last_seen_at=NOW)
+    entries = [EntryFactory(title=t, story=story, published_at=NOW) for t in TITLES]
     yield {e.title: e.pk for e in entries}
     clear_cache()
 

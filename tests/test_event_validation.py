@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from indicators.models import Event, EventReview, EventSource, Indicator
 from indicators.services import edit_event, record_event, review_event
+from tests.factories import EventFactory
 
 
 def make(**overrides):
@@ -48,9 +49,7 @@ def test_unknown_direction_is_refused(db):
 def test_unknown_direction_is_refused_by_the_database_too(db):
     ind = Indicator.objects.get(slug="ceasefire")
     with pytest.raises(IntegrityError), transaction.atomic():
-        Event.objects.create(
-            indicator=ind, direction="up", occurred_on="2025-09-01", title="x", origin="manual"
-        )
+        EventFactory(indicator=ind, direction="up")
 
 
 def test_feed_event_without_a_source_url_is_refused(db):

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.feedserver import FeedServer
 from tracker.feeds.fetching import (
     FetchLimits,
     _is_blocked_ip,
@@ -25,12 +24,6 @@ RSS = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><tit
 LOCAL = FetchLimits(
     allowed_hosts=frozenset({"127.0.0.1"}), connect_timeout=2, read_timeout=2, total_timeout=10
 )
-
-
-@pytest.fixture
-def srv():
-    with FeedServer() as s:
-        yield s
 
 
 def test_ok_returns_body_and_validators(srv):

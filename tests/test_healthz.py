@@ -1,23 +1,16 @@
-"""GET /healthz: 200 {"database": "ok", "broker": "ok"}, or 503 naming what failed.
+"""GET /healthz: 200 {"database": "ok", "broker": "ok", "matching": ...}, or 503 naming what failed.
 
 In-process tests switch the Celery app's broker URL; the end-to-end tests run gunicorn under production
 settings (DEBUG=False) and the compose health-check probe (`python -m config.health`) against it.
 """
 
-import contextlib
 import json
-import os
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from config.health import probe_host
-from tests.conftest import stop_process
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import closed_port, gunicorn, run_python
 
 
 @pytest.fixture
@@ -34,17 +27,14 @@ def broker():
     app.conf.broker_url = saved
 
 
-def closed_port():
-    """A port on 127.0.0.1 nobody listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_healthz_is_ok_with_the_configured_database_and_broker(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200, response.content
-    assert response.json() == {"database": "ok", "broker": "ok"}
+    assert response.json() == {
+        "database": "ok",
+        "broker": "ok",
+        "matching": "rules only: turned off (WATCHPOST_ENCODER=none): matching on rules alone",
+    }
     assert response["Cache-Control"] == "no-store"
 
 
@@ -52,7 +42,7 @@ def test_healthz_is_ok_with_a_real_redis_broker(client, db, broker, redis_url):
     broker(redis_url)
     response = client.get("/healthz")
     assert response.status_code == 200, response.content
-    assert response.json() == {"database": "ok", "broker": "ok"}
+    assert {k: v for k, v in response.json().items() if k != "matching"} == {"database": "ok", "broker": "ok"}
 
 
 def test_healthz_is_503_when_nothing_listens_on_the_broker_port(client, db, broker):
@@ -99,51 +89,9 @@ def test_probe_sends_a_host_name_django_accepts(allowed_hosts, expected):
 # --- End to end: gunicorn with production settings, probed like the compose health check ------------
 
 
-@contextlib.contextmanager
-def gunicorn(tmp_path, **env_overrides):
-    """gunicorn config.wsgi on a socket bound here (so requests simply wait until it is ready)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "REDIS_", "DATABASE_"))}
-    env.update(
-        DEBUG="False",
-        SECRET_KEY="healthz-test-" + "k" * 50,
-        ALLOWED_HOSTS="watchpost.example.org",
-        WATCHPOST_READ_DOTENV="0",
-        WATCHPOST_VAR_DIR=str(tmp_path / "var"),
-        STATIC_ROOT=str(tmp_path / "static"),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        HOME=str(tmp_path),
-    )
-    env.update(env_overrides)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    log = tmp_path / "gunicorn.log"
-    with sock, open(log, "wb") as out:
-        proc = subprocess.Popen(
-            # The command of the web service in docker-compose.yml, on a socket of our own.
-            [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "config.wsgi"]
-            + ["--bind", f"fd://{sock.fileno()}", "--workers", "1"],
-            cwd=ROOT,
-            env=env,
-            pass_fds=(sock.fileno(),),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}", env, log
-        finally:
-            stop_process(proc)
-
-
 def run_probe(url, env):
-    return subprocess.run(
-        [sys.executable, "-m", "config.health", f"{url}/healthz"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """The compose health check: `python -m config.health URL/healthz`."""
+    return run_python("-m", "config.health", f"{url}/healthz", env=env, timeout=60)
 
 
 def test_probe_passes_against_gunicorn_with_production_settings(tmp_path):
@@ -151,7 +99,7 @@ def test_probe_passes_against_gunicorn_with_production_settings(tmp_path):
         proc = run_probe(url, env)
     logged = log.read_text(errors="replace")
     assert proc.returncode == 0, proc.stderr + logged[-3000:]
-    assert '{"database": "ok", "broker": "ok"}' in proc.stdout
+    assert '{"database": "ok", "broker": "ok", "matching": ' in proc.stdout
     # Production logs are JSON lines, gunicorn's access log included.
     records = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
     access = [r for r in records if r["logger"] == "gunicorn.access"]

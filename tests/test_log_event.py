@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from indicators.models import Event, EventReview, Indicator
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -134,10 +135,10 @@ def test_staff_can_log(client, admin_user):
     assert Event.objects.get().created_by == admin_user
 
 
-def test_user_with_event_permissions_counts_as_analyst(client, django_user_model):
+def test_user_with_event_permissions_counts_as_analyst(client):
     from django.contrib.auth.models import Permission
 
-    carol = django_user_model.objects.create_user("carol", password="carol-password-1")
+    carol = UserFactory(username="carol")
     carol.user_permissions.add(
         *Permission.objects.filter(
             content_type__app_label="indicators", codename__in=["add_event", "change_event"]

@@ -12,12 +12,6 @@ SITE_LOGIN = "/accounts/login/"
 ADMIN_LOGIN = "/admin/login/"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Each attempt checks a password: a cheap hasher keeps dozens of attempts fast."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def attempt(client, url, username, password):
     return client.post(url, {"username": username, "password": password})
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from indicators.models import Event, MatchRule
-from tests.conftest import run_manage
+from tests.helpers import run_manage
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,8 +1,6 @@
 """The overview (home page): statuses by category, arrows, Plotly figures, date range, constant queries."""
 
 import datetime
-import json
-import re
 
 import pytest
 from django.db import connection
@@ -11,18 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from indicators.models import Event, Indicator
-from tests.factories import EventFactory, EventSourceFactory
-from tracker.dashboards.models import Milestone
+from tests.factories import EventFactory, EventSourceFactory, MilestoneFactory
+from tests.helpers import figure, indicator_card
 
 pytestmark = pytest.mark.django_db
-
-
-def figure(response, figure_id):
-    """The Plotly figure JSON embedded in the page (json_script)."""
-    html = response.content.decode()
-    match = re.search(rf'<script id="{figure_id}" type="application/json">(.*?)</script>', html, re.S)
-    assert match, f"figure {figure_id} not found on the page"
-    return json.loads(match.group(1))
 
 
 def test_anonymous_visitor_is_sent_to_login(client):
@@ -66,19 +56,14 @@ def test_statuses_arrows_and_last_change(client, bob):
     EventFactory(indicator=Indicator.objects.get(slug="evacuation"), state="proposed", origin="feed")
     client.force_login(bob)
     html = client.get(reverse("overview")).content.decode()
-    pe = _card(html, "prisoner-exchange")
+    pe = indicator_card(html, "prisoner-exchange")
     assert "advancing" in pe and "arrow-improved" in pe
     assert f"since {today - datetime.timedelta(days=2):%-d %b %Y}" in pe
-    sr = _card(html, "strike-reduction")
+    sr = indicator_card(html, "strike-reduction")
     assert "reversed" in sr and "since 3 Sep 2025" in sr and "arrow-unchanged" in sr
-    ev = _card(html, "evacuation")
+    ev = indicator_card(html, "evacuation")
     assert "pending review" in ev and "1 pending" in ev
-    assert "not seen" in _card(html, "ceasefire")
-
-
-def _card(html, slug):
-    start = html.index(f'href="/indicators/{slug}/')
-    return html[start : html.index("</li>", start)]
+    assert "not seen" in indicator_card(html, "ceasefire")
 
 
 def test_timeline_has_advances_above_and_reverses_below_with_the_summit_marked(client, bob):
@@ -90,7 +75,7 @@ def test_timeline_has_advances_above_and_reverses_below_with_the_summit_marked(c
         occurred_on=datetime.date(2025, 9, 10),
     )
     EventFactory(occurred_on=datetime.date(2025, 9, 5), state="rejected")  # never counted
-    Milestone.objects.create(date=datetime.date(2025, 10, 1), label="Coalition meeting")
+    MilestoneFactory(date=datetime.date(2025, 10, 1), label="Coalition meeting")
     client.force_login(bob)
     fig = figure(client.get(reverse("overview")), "fig-timeline")
     traces = {t["name"]: t for t in fig["data"]}
@@ -130,12 +115,12 @@ def test_date_range_filter_drives_every_figure_and_status(client, bob):
     assert figure(response, "fig-stages")["data"][0]["x"] == [1, 0, 0]
     assert fig["layout"].get("annotations", []) == []  # the summit is outside the range
     html = response.content.decode()
-    assert "since 20 Nov 2025" in _card(html, "prisoner-exchange")
+    assert "since 20 Nov 2025" in indicator_card(html, "prisoner-exchange")
     assert 'value="2025-11-01"' in html
     # Arrows cover the 7 days up to the end of the range.
-    assert "arrow-unchanged" in _card(html, "prisoner-exchange")
+    assert "arrow-unchanged" in indicator_card(html, "prisoner-exchange")
     response = client.get(reverse("overview"), {"since": "2025-11-14", "until": "2025-11-20"})
-    assert "arrow-improved" in _card(response.content.decode(), "prisoner-exchange")
+    assert "arrow-improved" in indicator_card(response.content.decode(), "prisoner-exchange")
 
 
 @pytest.mark.parametrize(
@@ -177,6 +162,7 @@ def _make_events(n):
     Event.objects.bulk_create(events, batch_size=2000)
 
 
+@pytest.mark.slow  # 100,000 rows: about 20 s
 def test_query_count_is_the_same_with_10_and_100000_events(client, bob):
     client.force_login(bob)
     _make_events(10)
@@ -187,7 +173,7 @@ def test_query_count_is_the_same_with_10_and_100000_events(client, bob):
     # Copy now: the context reads the connection's log, which the next request resets.
     few = list(captured.captured_queries)
     _make_events(100_000 - 11)
-    Milestone.objects.create(date=datetime.date(2025, 12, 1), label="Another milestone")
+    MilestoneFactory(date=datetime.date(2025, 12, 1), label="Another milestone")
     assert Event.objects.count() == 100_000
     with CaptureQueriesContext(connection) as captured:
         response = client.get(reverse("overview"))
@@ -241,7 +227,7 @@ def test_every_figure_is_valid_plotly(client, bob):
 
     EventFactory(occurred_on=datetime.date(2025, 9, 3), title="<i>x</i>")
     EventFactory(occurred_on=datetime.date(2025, 9, 10), direction="reverse")
-    Milestone.objects.create(date=datetime.date(2025, 9, 5), label="A & B")
+    MilestoneFactory(date=datetime.date(2025, 9, 5), label="A & B")
     client.force_login(bob)
     overview = client.get(reverse("overview"))
     heatmap = client.get(reverse("heatmap"))

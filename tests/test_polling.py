@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.feedserver import FeedServer
+from tests.factories import FeedFactory
+from tests.helpers import rss
 from tracker.feeds import schedule
 from tracker.feeds.models import Entry, Feed, Story
 from tracker.feeds.schedule import claim_due_feeds
@@ -17,28 +18,10 @@ from tracker.pipeline.pipeline import enrich_entries, poll_feed
 NOW = datetime(2025, 10, 2, 12, 0, tzinfo=UTC)
 
 
-def rss(*items: tuple[str, str], lang="en") -> bytes:
-    body = "".join(
-        f"<item><title>{t}</title><link>{link}</link><guid>{link}</guid>"
-        f"<pubDate>Thu, 02 Oct 2025 09:00:00 GMT</pubDate><description>{t}.</description></item>"
-        for t, link in items
-    )
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Test wire</title>'
-        f"<language>{lang}</language>{body}</channel></rss>"
-    ).encode()
-
-
 FEED = rss(
     ("Russia and Ukraine swap 84 prisoners of war", "https://wire.example.com/a"),
     ("EU adopts 19th sanctions package against Russia", "https://wire.example.com/b"),
 )
-
-
-@pytest.fixture
-def srv():
-    with FeedServer() as s:
-        yield s
 
 
 @pytest.fixture
@@ -50,9 +33,7 @@ def local(settings):
 
 
 def make_feed(url, **kw) -> Feed:
-    return Feed.objects.create(
-        url=url, title=kw.pop("title", "Test"), language=kw.pop("language", "en"), **kw
-    )
+    return FeedFactory(url=url, **{"title": "Test", **kw})
 
 
 def test_first_poll_stores_entries_and_health(db, srv, local):

@@ -7,11 +7,13 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import require_service, run_manage
+import pytest
+
+from tests.conftest import require_service
+from tests.helpers import gunicorn, run_manage, run_process
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -144,21 +146,14 @@ def docker_compose_project(tmp_path):
 
 def run_docker_compose(project, *args):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "WATCHPOST_", "COMPOSE_"))}
-    return subprocess.run(
-        [
-            "docker-compose",
-            "--project-directory",
-            str(project),
-            "-f",
-            str(project / "docker-compose.yml"),
-            *args,
-        ],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    command = [
+        "docker-compose",
+        "--project-directory",
+        str(project),
+        "-f",
+        str(project / "docker-compose.yml"),
+    ]
+    return run_process([*command, *args], env=env, cwd=project)
 
 
 def require_docker_compose():
@@ -168,6 +163,7 @@ def require_docker_compose():
     )
 
 
+@pytest.mark.slow
 def test_docker_compose_config_validates(tmp_path):
     require_docker_compose()
     proc = run_docker_compose(docker_compose_project(tmp_path), "config", "-q")
@@ -179,6 +175,7 @@ def test_docker_compose_config_validates(tmp_path):
     assert sorted(services.stdout.split()) == sorted(compose_services(COMPOSE_FILE.read_text()))
 
 
+@pytest.mark.slow
 def test_docker_compose_refuses_a_missing_database_password(tmp_path):
     require_docker_compose()
     project = docker_compose_project(tmp_path)
@@ -279,8 +276,6 @@ def test_env_example_documents_every_variable_the_compose_file_uses():
 def test_static_files_collected_as_in_the_image_are_served_by_whitenoise(tmp_path):
     """collectstatic as the Dockerfile runs it (DEBUG=False, placeholder key), then gunicorn under
     production settings serves the hashed, compressed files with a far-future cache header."""
-    from tests.test_healthz import gunicorn
-
     static_root = tmp_path / "static"
     build = run_manage(
         "collectstatic",

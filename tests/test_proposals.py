@@ -10,7 +10,8 @@ from indicators.matching.store import clear_cache, get_matcher
 from indicators.models import Event, EventReview, Indicator, MatchRule
 from indicators.proposals import propose_for_entries
 from indicators.services import review_event
-from tracker.feeds.models import Entry, Feed, Story
+from tests.factories import EntryFactory, FeedFactory
+from tracker.feeds.models import Entry
 
 NOW = datetime.datetime(2025, 10, 20, 12, 0, tzinfo=datetime.UTC)
 
@@ -23,20 +24,10 @@ def rules(db):
     clear_cache()
 
 
-def make_entry(title, *, story=None, summary="", lang="", feed=None, n=[0], **extra):  # noqa: B006
-    n[0] += 1
-    story = story or Story.objects.create(title=title, first_seen_at=NOW, last_seen_at=NOW)
-    return Entry.objects.create(
-        title=title,
-        summary=summary,
-        lang=lang,
-        feed=feed,
-        story=story,
-        link=extra.pop("link", f"https://news.example.org/{n[0]}"),
-        outlet=extra.pop("outlet", "Example News"),
-        published_at=extra.pop("published_at", NOW - datetime.timedelta(hours=2)),
-        **extra,
-    )
+def make_entry(title, **fields):
+    """An entry published two hours before NOW, in a story of its own first seen at NOW unless `story=`."""
+    fields.setdefault("published_at", NOW - datetime.timedelta(hours=2))
+    return EntryFactory(title=title, story__first_seen_at=NOW, story__last_seen_at=NOW, **fields)
 
 
 def test_match_proposes_one_event_with_its_explanation(rules):
@@ -112,9 +103,7 @@ def test_scope_and_theatre_feed(rules):
     gaza = make_entry("Israel and Hamas complete prisoner swap as Gaza ceasefire holds")
     no_cue = make_entry("'We are home': 84 defenders freed in prisoner exchange")
     assert propose_for_entries([gaza.pk, no_cue.pk], NOW) == 0
-    feed = Feed.objects.create(
-        url="https://www.pravda.com.ua/eng/rss/", title="Ukrainska Pravda", theatre=True
-    )
+    feed = FeedFactory(url="https://www.pravda.com.ua/eng/rss/", title="Ukrainska Pravda", theatre=True)
     from_theatre_feed = make_entry(
         "'We are home': 84 defenders freed in prisoner exchange", feed=feed, outlet=""
     )

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from indicators.models import Event, EventReview, Indicator
-from indicators.services import record_event
-from tracker.feeds.models import Entry, Story
+from indicators.models import Event, EventReview
+from tests.factories import EntryFactory, StoryFactory
+from tests.helpers import indicator_card, log
 
 pytestmark = pytest.mark.django_db
 
@@ -19,16 +19,16 @@ QUEUE = "/review/"
 def propose(
     title="Russia and Ukraine exchange 150 prisoners", *, slug="prisoner-exchange", minutes_ago=0, **kw
 ):
-    story = Story.objects.create(title=title, outlet_count=2)
+    story = StoryFactory(title=title, outlet_count=2)
     for outlet, link in (
         ("Reuters", "https://reuters.example.org/a"),
         ("Le Monde", "https://lemonde.example.fr/b"),
     ):
-        Entry.objects.create(story=story, title=f"{outlet}: {title}", link=link, outlet=outlet, lang="en")
-    return record_event(
-        indicator_id=Indicator.objects.get(slug=slug).pk,
-        direction=kw.pop("direction", "advance"),
-        occurred_on=timezone.localdate() - datetime.timedelta(days=1),
+        EntryFactory(story=story, title=f"{outlet}: {title}", link=link, outlet=outlet, lang="en")
+    return log(
+        slug,
+        kw.pop("direction", "advance"),
+        timezone.localdate() - datetime.timedelta(days=1),
         title=title,
         now=timezone.now() - datetime.timedelta(minutes=minutes_ago),
         origin="feed",
@@ -94,9 +94,7 @@ def test_confirm_lands_in_the_audit_trail_and_changes_the_status(client, alice):
 
 
 def _overview_card(client, slug):
-    html = client.get("/").content.decode()
-    start = html.index(f'href="/indicators/{slug}/')
-    return html[start : html.index("</li>", start)]
+    return indicator_card(client.get("/").content.decode(), slug)
 
 
 def test_reject(client, alice):

@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from indicators.models import Event, Indicator
 from indicators.seeding import seed_indicators
+from tests.factories import EventFactory
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "shared" / "CATALOGUE.md"
 
@@ -52,9 +53,7 @@ def test_every_indicator_has_wording_and_criteria(db):
 
 def test_reseeding_is_idempotent_and_keeps_events(db):
     ind = Indicator.objects.get(slug="ceasefire")
-    Event.objects.create(
-        indicator=ind, direction="advance", occurred_on="2025-08-20", title="x", origin="manual"
-    )
+    EventFactory(indicator=ind)
     ind.title = "Edited by hand"
     ind.save()
     assert seed_indicators() == (0, 1)  # restores the catalogue wording, creates nothing

@@ -2,7 +2,9 @@
 
 import os
 
-from tests.conftest import run_manage
+import pytest
+
+from tests.helpers import run_manage
 
 
 def run_check(**env):
@@ -13,6 +15,7 @@ def run_check(**env):
     return run_manage("check", env=full)
 
 
+@pytest.mark.slow
 def test_debug_false_without_secret_key_fails_with_a_clear_message():
     proc = run_check(DEBUG="False")
     assert proc.returncode != 0
@@ -20,6 +23,7 @@ def test_debug_false_without_secret_key_fails_with_a_clear_message():
     assert "Traceback" not in proc.stderr.split("ImproperlyConfigured")[-1]
 
 
+@pytest.mark.slow
 def test_check_is_clean_with_no_environment():
     proc = run_check()
     assert proc.returncode == 0, proc.stderr

@@ -5,23 +5,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from indicators.models import Indicator
-from indicators.services import Status, indicator_status, indicator_statuses, record_event, review_event
+from indicators.services import Status, indicator_status, indicator_statuses, review_event
+from tests.helpers import log
 
 D = datetime.date
-
-
-def log(slug, direction, day, *, origin="manual", actor=None):
-    ind = Indicator.objects.get(slug=slug)
-    return record_event(
-        indicator_id=ind.pk,
-        direction=direction,
-        occurred_on=day,
-        title=f"{slug} {direction} {day}",
-        origin=origin,
-        sources=[{"url": f"https://example.org/{slug}/{day}/{direction}", "outlet": "Example"}],
-        actor_id=actor.pk if actor else None,
-        now=timezone.now(),
-    )
 
 
 def status(slug):

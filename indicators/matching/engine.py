@@ -308,85 +308,16 @@ class Matcher:
         summary = summary or ""
         if lang not in LANGUAGES:
             lang = detect_language(f"{title}. {summary}" if summary else title)
-        hits: dict[int, _Hit] = {}
-        for field_name, text in (("title", title), ("summary", summary)):
-            if text:
-                tokens = tokenise(normalise(text))
-                self._scan(tokens, stems(tokens, lang), lang, field_name, hits)
-
-        theatre_score = off_score = 0
-        theatre_set: set[str] = set()
-        off_set: set[str] = set()
-        per_rule: dict[int, dict[str, list[_Hit]]] = {}
-        for hit in hits.values():
-            kind = hit.phrase.kind
-            if kind == KIND_THEATRE:
-                theatre_score += 2 if "title" in hit.fields else 1
-                theatre_set.add(hit.surface)
-            elif kind == KIND_OFF:
-                off_score += 2 if "title" in hit.fields else 1
-                off_set.add(hit.surface)
-            else:
-                per_rule.setdefault(hit.phrase.owner, {}).setdefault(kind, []).append(hit)
-        theatre_cues = sorted(theatre_set)
-        off_cues = sorted(off_set)
-        effective = theatre_score + (1 if theatre else 0)
-        if effective == 0:
-            scope = "no theatre cue"
-        elif off_score and off_score >= effective:
-            scope = "another theatre"
-        else:
-            scope = "in scope"
-
-        if scope != "in scope" and not out_of_scope_verdicts:
-            per_rule = {}
-
+        hits = self._hits(title, summary, lang)
+        theatre_score, theatre_cues = self._scope_cues(hits, KIND_THEATRE)
+        off_score, off_cues = self._scope_cues(hits, KIND_OFF)
+        scope = self._scope(theatre_score + (1 if theatre else 0), off_score)
+        per_rule = self._rule_hits(hits) if scope == "in scope" or out_of_scope_verdicts else {}
         verdicts = []
         for idx in sorted(per_rule):
-            groups = per_rule[idx]
-            if KIND_TERM not in groups and KIND_REVERSE_TERM not in groups:
-                continue
-            rule = self.rules[idx]
-            advance_hits = groups.get(KIND_TERM, [])
-            covering = [
-                span for h in advance_hits for span in h.spans
-            ]  # reverse phrases overlapping an advance term do not count
-
-            def uncovered(hit, covering=covering):
-                return any(
-                    not any(f == cf and s <= ce and cs <= e for cf, cs, ce in covering)
-                    for f, s, e in hit.spans
-                )
-
-            reverse_term_hits = [h for h in groups.get(KIND_REVERSE_TERM, []) if uncovered(h)]
-            term_hits = _distinct(advance_hits + reverse_term_hits)
-            if not term_hits:
-                continue
-            excluded = sorted({h.surface for h in groups.get(KIND_EXCLUSION, [])})
-            missing = 1.0
-            for h in term_hits:
-                factor = 1.0 if "title" in h.fields else SUMMARY_FACTOR
-                missing *= 1.0 - min(MAX_TERM_EVIDENCE, h.phrase.weight * rule.weight * factor)
-            score = round(1.0 - missing, 3)
-            if min_score is not None and score < min_score:
-                continue
-            reverse_hits = [h for h in groups.get(KIND_REVERSE, []) if uncovered(h)]
-            title_terms = any("title" in h.fields for h in term_hits)
-            summary_terms = any("summary" in h.fields for h in term_hits)
-            reverse = any(
-                "title" in h.fields or ("summary" in h.fields and (summary_terms or not title_terms))
-                for h in reverse_hits + reverse_term_hits
-            )
-            verdicts.append(
-                {
-                    "rule": rule,
-                    "score": score,
-                    "direction": REVERSE if reverse else ADVANCE,
-                    "terms": sorted({h.surface for h in term_hits}, key=lambda s: (-len(s), s)),
-                    "reverse_cues": sorted({h.surface for h in reverse_hits}),
-                    "excluded_by": excluded,
-                }
-            )
+            verdict = self._verdict(self.rules[idx], per_rule[idx], min_score)
+            if verdict is not None:
+                verdicts.append(verdict)
         return {
             "lang": lang,
             "scope": scope,
@@ -394,6 +325,95 @@ class Matcher:
             "off_theatre_cues": off_cues,
             "verdicts": verdicts,
         }
+
+    def _hits(self, title: str, summary: str, lang: str) -> dict[int, _Hit]:
+        """{phrase id: hit} for every phrase that fired in the title or the summary."""
+        hits: dict[int, _Hit] = {}
+        for field_name, text in (("title", title), ("summary", summary)):
+            if text:
+                tokens = tokenise(normalise(text))
+                self._scan(tokens, stems(tokens, lang), lang, field_name, hits)
+        return hits
+
+    @staticmethod
+    def _scope_cues(hits: dict[int, _Hit], kind: str) -> tuple[int, list[str]]:
+        """(score, sorted surfaces) of the scope phrases of `kind` that fired: 2 for a title hit, 1 for a
+        summary hit."""
+        score = 0
+        surfaces: set[str] = set()
+        for hit in hits.values():
+            if hit.phrase.kind == kind:
+                score += 2 if "title" in hit.fields else 1
+                surfaces.add(hit.surface)
+        return score, sorted(surfaces)
+
+    @staticmethod
+    def _scope(theatre_weight: int, off_score: int) -> str:
+        """The theatre gate: "no theatre cue", "another theatre" (its cues weigh at least as much as the
+        theatre's, counting the caller's `theatre` flag as one), or "in scope"."""
+        if theatre_weight == 0:
+            return "no theatre cue"
+        if off_score and off_score >= theatre_weight:
+            return "another theatre"
+        return "in scope"
+
+    @staticmethod
+    def _rule_hits(hits: dict[int, _Hit]) -> dict[int, dict[str, list[_Hit]]]:
+        """{rule index: {phrase kind: hits}} for the rules' own phrases (scope phrases left out)."""
+        per_rule: dict[int, dict[str, list[_Hit]]] = {}
+        for hit in hits.values():
+            kind = hit.phrase.kind
+            if kind not in (KIND_THEATRE, KIND_OFF):
+                per_rule.setdefault(hit.phrase.owner, {}).setdefault(kind, []).append(hit)
+        return per_rule
+
+    def _verdict(self, rule: RuleSpec, groups: dict[str, list[_Hit]], min_score: float | None) -> dict | None:
+        """The rule's verdict from its phrases that fired; None when no term counts or it scores under
+        `min_score`."""
+        if KIND_TERM not in groups and KIND_REVERSE_TERM not in groups:
+            return None
+        advance_hits = groups.get(KIND_TERM, [])
+        # Reverse phrases overlapping an advance term do not count.
+        covering = [span for h in advance_hits for span in h.spans]
+        reverse_term_hits = [h for h in groups.get(KIND_REVERSE_TERM, []) if _uncovered(h, covering)]
+        term_hits = _distinct(advance_hits + reverse_term_hits)
+        if not term_hits:
+            return None
+        excluded = sorted({h.surface for h in groups.get(KIND_EXCLUSION, [])})
+        score = self._score(rule, term_hits)
+        if min_score is not None and score < min_score:
+            return None
+        reverse_hits = [h for h in groups.get(KIND_REVERSE, []) if _uncovered(h, covering)]
+        return {
+            "rule": rule,
+            "score": score,
+            "direction": self._direction(term_hits, reverse_hits + reverse_term_hits),
+            "terms": sorted({h.surface for h in term_hits}, key=lambda s: (-len(s), s)),
+            "reverse_cues": sorted({h.surface for h in reverse_hits}),
+            "excluded_by": excluded,
+        }
+
+    @staticmethod
+    def _score(rule: RuleSpec, term_hits: list[_Hit]) -> float:
+        """1 - the product of each term's missing evidence (a summary hit counts SUMMARY_FACTOR of a title
+        hit; no single term brings more than MAX_TERM_EVIDENCE)."""
+        missing = 1.0
+        for h in term_hits:
+            factor = 1.0 if "title" in h.fields else SUMMARY_FACTOR
+            missing *= 1.0 - min(MAX_TERM_EVIDENCE, h.phrase.weight * rule.weight * factor)
+        return round(1.0 - missing, 3)
+
+    @staticmethod
+    def _direction(term_hits: list[_Hit], reverse_hits: list[_Hit]) -> str:
+        """REVERSE when a reverse phrase is in the title, or in the summary while the terms are there too
+        (or nowhere in the title); else ADVANCE."""
+        title_terms = any("title" in h.fields for h in term_hits)
+        summary_terms = any("summary" in h.fields for h in term_hits)
+        reverse = any(
+            "title" in h.fields or ("summary" in h.fields and (summary_terms or not title_terms))
+            for h in reverse_hits
+        )
+        return REVERSE if reverse else ADVANCE
 
     def match(
         self,
@@ -418,17 +438,28 @@ class Matcher:
             current = best.get(rule.indicator)
             if current is not None and current.score >= verdict["score"]:
                 continue
-            best[rule.indicator] = Match(
-                indicator=rule.indicator,
-                direction=verdict["direction"],
-                score=verdict["score"],
-                terms=verdict["terms"],
-                rule=rule.rule_id,
-                lang=analysis["lang"],
-                reverse_cues=verdict["reverse_cues"],
-                theatre_cues=analysis["theatre_cues"],
-            )
+            best[rule.indicator] = self._to_match(verdict, analysis)
         return sorted(best.values(), key=lambda m: (-m.score, m.indicator))
+
+    @staticmethod
+    def _to_match(verdict: dict, analysis: dict) -> Match:
+        """The Match object of one verdict of `analysis`."""
+        rule = verdict["rule"]
+        return Match(
+            indicator=rule.indicator,
+            direction=verdict["direction"],
+            score=verdict["score"],
+            terms=verdict["terms"],
+            rule=rule.rule_id,
+            lang=analysis["lang"],
+            reverse_cues=verdict["reverse_cues"],
+            theatre_cues=analysis["theatre_cues"],
+        )
+
+
+def _uncovered(hit: _Hit, covering: list[tuple[str, int, int]]) -> bool:
+    """Whether one occurrence of the hit overlaps none of the `covering` spans."""
+    return any(not any(f == cf and s <= ce and cs <= e for cf, cs, ce in covering) for f, s, e in hit.spans)
 
 
 def _distinct(hits: list[_Hit]) -> list[_Hit]:

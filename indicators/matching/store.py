@@ -15,7 +15,7 @@ from django.db.models import Count, Max
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .engine import MATCH_THRESHOLD, Matcher, RuleSpec, ScopeSpec
+from .engine import Matcher, RuleSpec, ScopeSpec
 
 CHECK_SECONDS = 5.0
 
@@ -24,7 +24,7 @@ _cached: dict = {"fingerprint": None, "matcher": None, "checked_at": 0.0}
 
 
 def threshold() -> float:
-    return float(getattr(settings, "MATCH_THRESHOLD", MATCH_THRESHOLD))
+    return float(settings.MATCH_THRESHOLD)
 
 
 def _fingerprint():

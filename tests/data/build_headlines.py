@@ -1,16 +1,24 @@
-"""Build tests/data/headlines.jsonl from the readable sources in tests/data/src/<lang>.txt.
+"""Build tests/data/headlines.jsonl from the readable sources: .venv/bin/python tests/data/build_headlines.py
 
 Source line: `labels | title | summary`, labels being codes with + (advance) or - (reverse), or `-` for a
-negative; a leading `T ` marks an entry from a theatre feed. Lines are parallel across languages only
-loosely; the split is decided by line position (every third story is held out as `test`), so the same
-story is in the same split in every language and the held-out figures are not inflated by translations.
-Lines after a `## holdout` line form the `holdout` split: headlines written after a round of rule
-changes and only measured, never used to tune the rules (the `test` split was looked at once).
+negative; a leading `T ` marks an entry from a theatre feed; `# voice: NAME` comment lines name the voice
+of the items that follow. Three sources, each language written on its own (never translated):
 
-Run: .venv/bin/python tests/data/build_headlines.py
+- src/<lang>.txt: the first set, written next to the rules (split `dev`, training only);
+- train/<lang>.txt: written by other writers who saw neither the rules nor each other's items: three
+  quarters `dev` (training), one quarter `test` (model selection and the decision threshold), chosen by a
+  stable hash of the title so that adding items never moves old ones;
+- a training item that is (nearly) the same headline as a holdout item gets the split `overlaps-holdout`
+  and is never used (writers working apart still reach for the same real events, in the same words);
+- holdout/<lang>.txt: the FROZEN holdout, written apart by writers who saw neither the rules nor the
+  training items. Never tuned on; only measured (`make eval` reports it first). Its checksums are in
+  holdout/SHA256SUMS, and a test fails if a file changes.
 """
 
+import hashlib
 import json
+import re
+from difflib import SequenceMatcher
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,46 +41,111 @@ CODES = {
     "ms": "military-support-pressure",
 }
 LANGS = ("en", "fr", "ru", "uk")
+SOURCES = ("src", "train", "holdout")
 
 
-def parse_source(lang: str) -> list[dict]:
-    rows = []
-    lines = []
-    holdout = False
-    for line in (HERE / "src" / f"{lang}.txt").read_text(encoding="utf-8").splitlines():
-        if line.startswith("## holdout"):
-            holdout = True
-        elif line.strip() and not line.startswith("#"):
-            lines.append((line, holdout))
-    for position, (line, is_holdout) in enumerate(lines):
-        labels_part, title, summary = (part.strip() for part in line.split("|", 2))
-        theatre = False
-        if labels_part.startswith("T "):
-            theatre, labels_part = True, labels_part[2:].strip()
-        labels = []
-        for code in labels_part.split():
-            if code == "-":
-                continue
-            direction = {"+": "advance", "-": "reverse"}[code[-1]]
-            labels.append({"indicator": CODES[code[:-1]], "direction": direction})
-        row = {
-            "id": f"{lang}-{position + 1:03d}",
-            "lang": lang,
-            "split": "holdout" if is_holdout else ("test" if position % 3 == 1 else "dev"),
-            "title": title,
-            "summary": summary,
-            "theatre": theatre,
-            "labels": labels,
-        }
-        rows.append(row)
+class SourceLineError(ValueError):
+    pass
+
+
+def parse_line(line: str) -> dict:
+    if line.count("|") != 2:
+        raise SourceLineError(f"expected `labels | title | summary` (two `|`), got: {line[:80]}")
+    labels_part, title, summary = (part.strip() for part in line.split("|", 2))
+    theatre = False
+    if labels_part.startswith("T "):
+        theatre, labels_part = True, labels_part[2:].strip()
+    labels = []
+    for code in labels_part.split():
+        if code == "-":
+            continue
+        if code[:-1] not in CODES or code[-1] not in "+-":
+            raise SourceLineError(f"unknown label {code!r} in: {line[:80]}")
+        labels.append(
+            {"indicator": CODES[code[:-1]], "direction": "advance" if code[-1] == "+" else "reverse"}
+        )
+    if not title:
+        raise SourceLineError(f"empty title in: {line[:80]}")
+    return {"title": title, "summary": summary, "theatre": theatre, "labels": labels}
+
+
+def split_for(source: str, title: str) -> str:
+    if source == "holdout":
+        return "holdout"
+    if source == "src":
+        return "dev"
+    bucket = int(hashlib.sha256(title.encode("utf-8")).hexdigest()[:8], 16) % 4
+    return "test" if bucket == 0 else "dev"
+
+
+def _lines(source: str, lang: str):
+    """The lines of <source>/<lang>.txt, then of <source>/neg-<lang>.txt (negatives written later)."""
+    for name in (f"{lang}.txt", f"neg-{lang}.txt"):
+        path = HERE / source / name
+        if path.exists():
+            yield from path.read_text(encoding="utf-8").splitlines()
+
+
+def parse_source(source: str, lang: str) -> list[dict]:
+    rows, voice = [], ""
+    for line in _lines(source, lang):
+        stripped = line.strip()
+        if stripped.startswith("# voice:"):
+            voice = stripped.split(":", 1)[1].strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        row = parse_line(stripped)
+        rows.append(
+            {
+                "id": f"{lang}-{source}-{len(rows) + 1:04d}",
+                "lang": lang,
+                "split": split_for(source, row["title"]),
+                "source": source,
+                "voice": voice,
+                **row,
+            }
+        )
     return rows
 
 
+def _words(title: str) -> set[str]:
+    return set(re.findall(r"\w+", title.casefold()))
+
+
+def overlaps(title: str, holdout_titles: list[tuple[str, set[str]]]) -> bool:
+    """Is `title` (nearly) the same headline as one of the holdout's? Writers working apart still reach
+    for the same real events, sometimes in the same words: such an item would leak the holdout."""
+    words = _words(title)
+    low = title.casefold()
+    for other, other_words in holdout_titles:
+        shared = len(words & other_words) / max(1, len(words | other_words))
+        if shared >= 0.5 or (shared >= 0.3 and SequenceMatcher(None, low, other).ratio() >= 0.8):
+            return True
+    return False
+
+
 def build() -> str:
-    out = []
+    rows = [row for source in SOURCES for lang in LANGS for row in parse_source(source, lang)]
+    holdout = {
+        lang: [
+            (r["title"].casefold(), _words(r["title"]))
+            for r in rows
+            if r["split"] == "holdout" and r["lang"] == lang
+        ]
+        for lang in LANGS
+    }
+    for row in rows:
+        if row["split"] != "holdout" and overlaps(row["title"], holdout[row["lang"]]):
+            row["split"] = "overlaps-holdout"  # kept for the record, never trained or tuned on
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def holdout_checksums() -> str:
+    lines = []
     for lang in LANGS:
-        out.extend(json.dumps(row, ensure_ascii=False) for row in parse_source(lang))
-    return "\n".join(out) + "\n"
+        path = HERE / "holdout" / f"{lang}.txt"
+        lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {lang}.txt")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

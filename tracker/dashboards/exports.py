@@ -7,8 +7,6 @@ import json
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from indicators.models import Indicator
-
 from .access import viewer_required
 from .forms import FilterForm
 from .queries import events_with_evidence
@@ -150,7 +148,3 @@ def events_json(request):
         f'inline; filename="watchpost-events-{timezone.localdate():%Y%m%d}.json"'
     )
     return response
-
-
-def indicators_for_codebook():
-    return Indicator.objects.all()

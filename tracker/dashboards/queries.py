@@ -194,9 +194,5 @@ def indicators_by_category(items, key=lambda x: x):
     return [(value, category_label(value), groups[value]) for value in groups]
 
 
-def indicator_choices():
-    return list(Indicator.objects.values_list("slug", "title", "category"))
-
-
 def _as_date(value):
     return value.date() if isinstance(value, datetime.datetime) else value

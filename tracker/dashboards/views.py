@@ -14,8 +14,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from indicators.matching.versions import matching_mode
 from indicators.models import Category, Event, Indicator, Origin, State
 from indicators.services import edit_event, indicator_trends, record_event, review_event
+from tracker.feeds import enrichment
 from tracker.feeds.models import Entry, Feed
 
 from . import figures, queries
@@ -166,7 +168,13 @@ def heatmap(request):
 @viewer_required
 def feed_health(request):
     feeds = Feed.objects.order_by("-active", "title", "url")
-    return render(request, "tracker/feed_health.html", {"feeds": feeds, "now": timezone.now()})
+    context = {
+        "feeds": feeds,
+        "now": timezone.now(),
+        "matching": matching_mode(),
+        "backlog": enrichment.backlog(),
+    }
+    return render(request, "tracker/feed_health.html", context)
 
 
 @viewer_required
@@ -223,7 +231,12 @@ def review_queue(request):
     return render(
         request,
         "tracker/review_queue.html",
-        {"page": page, "indicators": list(Indicator.objects.all()), "actions": ReviewForm.ACTIONS},
+        {
+            "page": page,
+            "indicators": list(Indicator.objects.all()),
+            "actions": ReviewForm.ACTIONS,
+            "matching": matching_mode(),
+        },
     )
 
 

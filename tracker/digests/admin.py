@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from tracker.digests.models import DigestDelivery, Subscription
 
-from . import services
+from . import schedule, sending
 from .forms import AdminSubscriptionForm
 
 
@@ -48,7 +48,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     inlines = [DigestDeliveryInline]
 
     def save_model(self, request, obj, form, change):
-        services.save_subscription(obj, now=timezone.now())
+        schedule.save_subscription(obj, now=timezone.now())
 
 
 @admin.register(DigestDelivery)
@@ -77,7 +77,7 @@ class DigestDeliveryAdmin(admin.ModelAdmin):
     )
     def release(self, request, queryset):
         now = timezone.now()
-        released = sum(services.release(pk, now=now) for pk in queryset.values_list("pk", flat=True))
+        released = sum(sending.release(pk, now=now) for pk in queryset.values_list("pk", flat=True))
         self.message_user(
             request,
             f"{released} digest(s) released: “Send again” will send them.",

@@ -5,7 +5,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.utils import timezone
 
-from . import services
+from . import schedule, sending
 
 MAX_RETRIES = 6
 
@@ -13,7 +13,7 @@ MAX_RETRIES = 6
 @shared_task(name="tracker.digests.tasks.send_due_digests")
 def send_due_digests():
     """Beat task: one send_digest task per subscriber whose digest is due now. Returns their task ids."""
-    due = services.due_subscriptions(timezone.now())
+    due = schedule.due_subscriptions(timezone.now())
     return {"dispatched": [send_digest.delay(pk, str(week)).id for pk, week in due]}
 
 
@@ -25,8 +25,8 @@ def send_digest(self, subscription_id, week):
     attempt is recorded on the DigestDelivery row.
     """
     try:
-        outcome = services.claim_and_send(subscription_id, week, timezone.now())
-    except services.DigestTransportError as exc:
+        outcome = sending.claim_and_send(subscription_id, week, timezone.now())
+    except sending.DigestTransportError as exc:
         countdown = get_exponential_backoff_interval(
             factor=settings.WATCHPOST_DIGEST_RETRY_BACKOFF,
             retries=self.request.retries,

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from tracker.digests.models import Subscription
 
-from . import emails, services
+from . import content, emails, schedule, tokens
 from .forms import SubscriptionForm
 
 
@@ -21,7 +21,7 @@ def manage(request):
     sub = Subscription.objects.filter(user=request.user).first()
     if request.method == "POST" and request.POST.get("action") == "unsubscribe":
         if sub is not None and sub.active:
-            services.unsubscribe(sub.pk, now=timezone.now())
+            schedule.unsubscribe(sub.pk, now=timezone.now())
             messages.success(request, "You are unsubscribed: no more digests will be sent to you.")
         return redirect("digests:manage")
     form = SubscriptionForm(request.POST or None, instance=sub or Subscription(user=request.user))
@@ -29,7 +29,7 @@ def manage(request):
         sub = form.save(commit=False)
         sub.user, sub.email, sub.active = request.user, "", True  # saving (re)subscribes
         with transaction.atomic():
-            services.save_subscription(sub, now=timezone.now())
+            schedule.save_subscription(sub, now=timezone.now())
         messages.success(request, "Saved: your weekly digest is scheduled.")
         return redirect("digests:manage")
     next_due = None
@@ -56,9 +56,9 @@ def preview(request, subscription_id=None):
         if sub.user_id != request.user.pk and not request.user.is_staff:
             raise PermissionDenied("You can only preview your own digest.")
     now = timezone.now()
-    digest = services.next_digest(sub.pk, now)
+    digest = content.next_digest(sub.pk, now)
     subject, text, html = emails.render("digest", {"digest": digest})
-    due = services.due_at(sub, digest.week)
+    due = schedule.due_at(sub, digest.week)
     return render(
         request,
         "tracker/digests/preview.html",
@@ -78,10 +78,10 @@ def preview(request, subscription_id=None):
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token):
     """GET asks to confirm (link checkers and scanners follow GET links); POST unsubscribes at once."""
-    sub = services.subscription_from_token(token)
+    sub = tokens.subscription_from_token(token)
     if sub is None:
         return render(request, "tracker/digests/unsubscribe_invalid.html", status=400)
     if request.method == "POST":
-        services.unsubscribe(sub.pk, now=timezone.now())
+        schedule.unsubscribe(sub.pk, now=timezone.now())
         return render(request, "tracker/digests/unsubscribed.html", {"subscription": sub})
     return render(request, "tracker/digests/unsubscribe.html", {"subscription": sub, "token": token})

@@ -263,13 +263,13 @@ def signature(title: str, language: str = "") -> TitleSignature:
 
 
 @dataclass(frozen=True)
-class Match:
+class StorySimilarity:
     same: bool
     score: float
     reason: str
 
 
-def compare(a: TitleSignature, b: TitleSignature) -> Match:
+def compare(a: TitleSignature, b: TitleSignature) -> StorySimilarity:
     """Same story or not, with a score in [0, 1] and the reason (for the admin and for tests)."""
     shared_numbers = a.numbers & b.numbers
     shared_entities = a.entities & b.entities
@@ -284,7 +284,7 @@ def compare(a: TitleSignature, b: TitleSignature) -> Match:
             JACCARD_CONFLICTING_FIGURES if (a.numbers and b.numbers and not shared_numbers) else JACCARD_MIN
         )
         if min(len(a.tokens), len(b.tokens)) >= MIN_TOKENS_FOR_JACCARD and jaccard >= needed:
-            return Match(True, jaccard, f"same wording (Jaccard {jaccard:.2f})")
+            return StorySimilarity(True, jaccard, f"same wording (Jaccard {jaccard:.2f})")
     shared_concepts = a.concepts & b.concepts
     points = (
         sum(3.0 if len(n) >= 3 else 2.0 for n in shared_numbers)
@@ -294,15 +294,15 @@ def compare(a: TitleSignature, b: TitleSignature) -> Match:
     )
     score = min(1.0, points / 6)
     if shared_numbers and shared_entities and points >= 3:
-        return Match(
+        return StorySimilarity(
             True,
             score,
             f"shared figures {sorted(shared_numbers)}, names {sorted(shared_entities)}"
             + (f", topics {sorted(shared_concepts)}" if shared_concepts else ""),
         )
     if len(specific) >= 3:
-        return Match(True, score, f"shared names {sorted(specific)}")
-    return Match(False, score, "not enough in common")
+        return StorySimilarity(True, score, f"shared names {sorted(specific)}")
+    return StorySimilarity(False, score, "not enough in common")
 
 
 def same_story(

@@ -15,6 +15,7 @@ import unicodedata
 from functools import lru_cache
 
 LANGUAGES = ("en", "fr", "ru", "uk")
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "ru": "Russian", "uk": "Ukrainian"}
 
 APOSTROPHES = dict.fromkeys(map(ord, "\u2019\u02bc\u2018\u0060\u00b4\u02b9\u2032\uff07"), "'")
 _TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")

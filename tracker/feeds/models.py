@@ -3,10 +3,11 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from .languages import LANGUAGES
 
-__all__ = ["Feed", "Story", "Entry"]
+__all__ = ["Feed", "Story", "Entry", "EntryVector"]
 
 
 class Feed(models.Model):
@@ -122,3 +123,21 @@ class Entry(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def plain_summary(self) -> str:
+        """The summary as plain text (it is stored as sanitised HTML), what the matcher reads."""
+        return " ".join(strip_tags(self.summary or "").split())
+
+
+class EntryVector(models.Model):
+    """An entry's sentence embedding (tracker.feeds.encoder), stored once, as float16 bytes."""
+
+    entry = models.OneToOneField(Entry, primary_key=True, on_delete=models.CASCADE, related_name="vector")
+    encoder = models.CharField(max_length=100, help_text="Model and version that computed it.")
+    dim = models.PositiveSmallIntegerField()
+    data = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.encoder} vector of entry {self.entry_id}"

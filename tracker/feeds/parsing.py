@@ -226,10 +226,25 @@ def _cyrillic_share(text: str) -> float:
 def decode_bytes(data: bytes, content_type: str = "") -> tuple[str, str, list[str]]:
     """Decode feed bytes to text. Returns (text, encoding used, warnings)."""
     warnings: list[str] = []
+    found = _decode_by_bom(data)
+    if found is not None:
+        return *found, warnings
+    declared = _declared_encodings(data, content_type)
+    text = _decode_utf8(data, declared, warnings)
+    if text is not None:
+        return text, "utf-8", warnings
+    found = _decode_declared(data, declared, warnings)
+    if found is not None:
+        return *found, warnings
+    return *_guess_encoding(data, declared, warnings), warnings
+
+
+def _decode_by_bom(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) when a byte-order mark, or UTF-16 "<?" without one, says the encoding; else None."""
     for bom, enc in _BOMS:
         if data.startswith(bom):
             try:
-                return data[len(bom) :].decode(enc), enc, warnings
+                return data[len(bom) :].decode(enc), enc
             except UnicodeDecodeError as exc:
                 raise ParseError(
                     "encoding", f"the body starts with a {enc} byte-order mark but is not {enc}"
@@ -237,9 +252,14 @@ def decode_bytes(data: bytes, content_type: str = "") -> tuple[str, str, list[st
     if data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
         enc = "utf-16-le" if data[0] == 0x3C else "utf-16-be"
         try:
-            return data.decode(enc), enc, warnings
+            return data.decode(enc), enc
         except UnicodeDecodeError as exc:
             raise ParseError("encoding", f"the body looks like {enc} but does not decode") from exc
+    return None
+
+
+def _declared_encodings(data: bytes, content_type: str) -> list[str]:
+    """The encodings named by the XML declaration, then by the HTTP charset (as written)."""
     declared: list[str] = []
     m = _XML_DECL.match(data[:512])
     if m:
@@ -247,15 +267,24 @@ def decode_bytes(data: bytes, content_type: str = "") -> tuple[str, str, list[st
     m = _CHARSET.search(content_type or "")
     if m:
         declared.append(m.group(1))
+    return declared
+
+
+def _decode_utf8(data: bytes, declared: list[str], warnings: list[str]) -> str | None:
+    """The text if the bytes are valid UTF-8 (noting a contrary declaration), else None."""
     try:
         text = data.decode("utf-8")
-        for name in declared:
-            if _codec(name) not in ("utf-8", "ascii") and _codec(name) is not None and not text.isascii():
-                warnings.append(f"the feed declares {name} but is valid UTF-8; read as UTF-8")
-                break
-        return text, "utf-8", warnings
     except UnicodeDecodeError:
-        pass
+        return None
+    for name in declared:
+        if _codec(name) not in ("utf-8", "ascii") and _codec(name) is not None and not text.isascii():
+            warnings.append(f"the feed declares {name} but is valid UTF-8; read as UTF-8")
+            break
+    return text
+
+
+def _decode_declared(data: bytes, declared: list[str], warnings: list[str]) -> tuple[str, str] | None:
+    """(text, encoding) in the first declared single-byte-family encoding the bytes decode in, else None."""
     for name in declared:
         enc = _codec(name)
         if enc is None or enc.startswith(("utf-16", "utf-32")):
@@ -265,17 +294,22 @@ def decode_bytes(data: bytes, content_type: str = "") -> tuple[str, str, list[st
         if enc == "utf-8":
             continue
         try:
-            return data.decode(enc), enc, warnings
+            return data.decode(enc), enc
         except UnicodeDecodeError:
             warnings.append(f"the feed declares {name} but the bytes are not {name}")
+    return None
+
+
+def _guess_encoding(data: bytes, declared: list[str], warnings: list[str]) -> tuple[str, str]:
+    """(text, encoding) guessed between windows-1251 (mostly Cyrillic letters) and windows-1252."""
     if declared:
         warnings.append(f"declared encoding ({', '.join(declared)}) is wrong; guessed one")
     else:
         warnings.append("no usable encoding declared and not UTF-8; guessed one")
     cp1251 = data.decode("cp1251", errors="replace")
     if _cyrillic_share(cp1251) > 0.6:
-        return cp1251, "cp1251", warnings
-    return data.decode("cp1252", errors="replace"), "cp1252", warnings
+        return cp1251, "cp1251"
+    return data.decode("cp1252", errors="replace"), "cp1252"
 
 
 # --------------------------------------------------------------------------- XML safety
@@ -412,12 +446,39 @@ def parse_feed(
     max_elements: int = DEFAULT_MAX_ELEMENTS,
 ) -> ParsedFeed:
     """Parse feed bytes; raise ParseError with a clear message when they are not a usable feed."""
+    _check_size(data, max_bytes)
+    utf8, encoding, warnings = _safe_utf8(data, content_type)
+    utf8, structure_warnings = bound_structure(utf8, max_entries, max_elements)
+    warnings.extend(structure_warnings)
+    result = _run_feedparser(utf8, base_url)
+    del utf8
+    _check_recognised(result, warnings)
+    parsed = _feed_header(
+        result.get("feed") or {},
+        encoding=encoding,
+        version=result.get("version") or "",
+        warnings=warnings,
+        base_url=base_url,
+        default_language=default_language,
+        source_title=source_title,
+    )
+    _add_entries(parsed, result.get("entries") or [], now=now, base_url=base_url, max_entries=max_entries)
+    return parsed
+
+
+def _check_size(data: bytes, max_bytes: int) -> None:
+    """Refuse input above the size limit (before decoding anything) and empty input."""
     if len(data) > max_bytes:
         raise ParseError(
             "too_large", f"feed is {len(data):,} bytes, larger than the limit of {max_bytes:,} bytes"
         )
     if not data.strip():
         raise ParseError("empty", "the feed is empty (no bytes)")
+
+
+def _safe_utf8(data: bytes, content_type: str) -> tuple[bytes, str, list[str]]:
+    """(UTF-8 bytes feedparser may read, encoding the input was in, warnings): decoded, re-encoded,
+    stripped of forbidden control characters, declared as UTF-8, and checked for XML entity tricks."""
     text, encoding, warnings = decode_bytes(data, content_type)
     utf8 = text.encode("utf-8")
     del text
@@ -425,14 +486,17 @@ def parse_feed(
     utf8 = utf8.translate(None, _CONTROL)
     utf8 = _XML_DECL_ENC.sub(rb'\1"utf-8"', utf8, count=1)
     check_xml_safety(utf8)
-    utf8, structure_warnings = bound_structure(utf8, max_entries, max_elements)
-    warnings.extend(structure_warnings)
+    return utf8, encoding, warnings
+
+
+def _run_feedparser(utf8: bytes, base_url: str):
+    """feedparser's result for the UTF-8 bytes; its crashes on garbage become a ParseError."""
     headers = {"content-type": "application/xml; charset=utf-8"}
     if base_url:
         headers["content-location"] = base_url
     # feedparser's own sanitiser and URI resolver are off: nh3 does both, faster and stricter.
     try:
-        result = feedparser.parse(
+        return feedparser.parse(
             io.BytesIO(utf8), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
         )
     except (
@@ -448,10 +512,11 @@ def parse_feed(
         raise ParseError(
             "parser_failure", f"the feed parser gave up on this input ({type(exc).__name__}: {exc})"
         ) from exc
-    del utf8
-    version = result.get("version") or ""
-    raw_entries = result.get("entries") or []
-    if not version and not raw_entries:
+
+
+def _check_recognised(result, warnings: list[str]) -> None:
+    """Refuse a result with neither a feed version nor entries; note a feed that was parsed leniently."""
+    if not result.get("version") and not result.get("entries"):
         exc = result.get("bozo_exception")
         detail = f": {exc}" if exc else ""
         raise ParseError(
@@ -462,25 +527,30 @@ def parse_feed(
         if not isinstance(exc, feedparser.CharacterEncodingOverride):
             warnings.append(f"malformed feed, parsed leniently: {exc}")
 
-    feed = result.get("feed") or {}
-    feed_title = html_to_text(feed.get("title", ""))[:MAX_TITLE] or source_title
-    feed_link = _safe_link(feed.get("link", ""), base_url)
-    feed_lang = normalise_language(feed.get("language", "")) or normalise_language(default_language)
-    parsed = ParsedFeed(
-        title=feed_title,
-        link=feed_link,
-        language=feed_lang,
+
+def _feed_header(
+    feed, *, encoding, version, warnings, base_url, default_language, source_title
+) -> ParsedFeed:
+    """The ParsedFeed, still without entries: the feed's title, link and language."""
+    return ParsedFeed(
+        title=html_to_text(feed.get("title", ""))[:MAX_TITLE] or source_title,
+        link=_safe_link(feed.get("link", ""), base_url),
+        language=normalise_language(feed.get("language", "")) or normalise_language(default_language),
         encoding=encoding,
         version=version,
         warnings=warnings,
     )
-    link_base = base_url or feed_link
+
+
+def _add_entries(parsed: ParsedFeed, raw_entries, *, now, base_url, max_entries) -> None:
+    """Normalise the entries into `parsed`, up to `max_entries`; count (and report) those skipped."""
+    link_base = base_url or parsed.link
     for raw in raw_entries:
         if len(parsed.entries) >= max_entries:
             parsed.skipped += 1
             continue
         entry = _normalise_entry(
-            raw, now=now, link_base=link_base, feed_lang=feed_lang, feed_title=feed_title
+            raw, now=now, link_base=link_base, feed_lang=parsed.language, feed_title=parsed.title
         )
         if entry is None:
             parsed.skipped += 1
@@ -488,7 +558,6 @@ def parse_feed(
             parsed.entries.append(entry)
     if parsed.skipped:
         parsed.warnings.append(f"{parsed.skipped} entries skipped (empty, or beyond the {max_entries} limit)")
-    return parsed
 
 
 def _normalise_entry(raw, *, now, link_base, feed_lang, feed_title) -> ParsedEntry | None:

@@ -8,8 +8,11 @@
       -> the new entry ids, for the enrich task
 
     enrich_entries(entry_ids, now)                (Celery queue "enrich", or in-process for imports)
-      claim the entries, match them against the watch list, propose events, mark them enriched;
-      an entry whose enrichment failed stays pending and is retried (`retry_unenriched`).
+      1. claim the entries (conditional UPDATE: two workers never enrich one entry twice)
+      2. gate: the rules' cheap theatre check picks the entries worth the encoder
+      3. embed them (vectors stored once, in batches)
+      4. match (rules + learned model) and propose events
+      5. mark them enriched; on failure they stay pending and are retried (`retry_unenriched`)
 
 Each step is a service of the layer that owns it (tracker.feeds for news in, indicators for
 interpretation); this module only calls them in order and decides what a failure means.
@@ -24,8 +27,9 @@ from datetime import datetime
 import httpx
 from django.db import DatabaseError
 
-from indicators.proposals import propose_for_entries
+from indicators.proposals import entries_worth_reading, propose_for_entries
 from tracker.feeds import enrichment, schedule
+from tracker.feeds.embeddings import embed_entries
 from tracker.feeds.fetching import FetchLimits, fetch
 from tracker.feeds.models import Feed
 from tracker.feeds.parsing import ParsedFeed, ParseError, parse_feed
@@ -83,6 +87,11 @@ def poll_feed(
         )
     if fetched.status == "not_modified":
         return _finish(feed, schedule.not_modified(feed, now), PollResult(feed_id, "not_modified"), fetched)
+    return _store_fetched(feed, fetched, limits, now)
+
+
+def _store_fetched(feed: Feed, fetched, limits: FetchLimits, now: datetime) -> PollResult:
+    """Parse and store what a poll fetched; a parse error or a failed store is recorded on the feed."""
     try:
         parsed = _parse(
             fetched.body, fetched.content_type, fetched.url, feed.language, feed.title, limits, now
@@ -91,14 +100,14 @@ def poll_feed(
     except ParseError as exc:
         kind = f"parse:{exc.kind}"
         fields = schedule.failed(feed, now, kind, exc.message, None, fetched.http_status)
-        return _finish(feed, fields, PollResult(feed_id, "error", error_kind=kind, error_message=exc.message))
+        return _finish(feed, fields, PollResult(feed.pk, "error", error_kind=kind, error_message=exc.message))
     except DatabaseError as exc:
         # Nothing of this batch was stored (one transaction) and the validators are kept, so the next
         # poll reads the whole batch again.
         log.exception("feed %s: storing entries failed", feed.url)
         message = f"entries could not be stored ({type(exc).__name__}: {exc}); will retry"
         fields = schedule.failed(feed, now, "store", message, None, fetched.http_status)
-        return _finish(feed, fields, PollResult(feed_id, "error", error_kind="store", error_message=message))
+        return _finish(feed, fields, PollResult(feed.pk, "error", error_kind="store", error_message=message))
     fields = schedule.succeeded(
         feed,
         now,
@@ -108,7 +117,7 @@ def poll_feed(
         last_modified=fetched.last_modified,
         title=parsed.title,
     )
-    outcome = PollResult(feed_id, "ok", entries=stored.entries, new=stored.new, new_ids=stored.new_ids)
+    outcome = PollResult(feed.pk, "ok", entries=stored.entries, new=stored.new, new_ids=stored.new_ids)
     return _finish(feed, fields, outcome, fetched)
 
 
@@ -189,6 +198,7 @@ def _read_source(source: str, now: datetime, limits: FetchLimits):
 @dataclass
 class EnrichResult:
     claimed: int = 0
+    embedded: int = 0
     enriched: int = 0
     proposed: int = 0
     failed: int = 0
@@ -208,6 +218,7 @@ def enrich_entries(entry_ids: list[int], now: datetime) -> EnrichResult:
     if not claimed:
         return result
     try:
+        result.embedded = embed_entries(entries_worth_reading(claimed), now)
         result.proposed = propose_for_entries(claimed, now)
     except Exception as exc:  # noqa: BLE001 - recorded on the entries and logged; they are retried
         log.exception("enrichment of %d entries failed", len(claimed))

@@ -3,7 +3,10 @@
 In:  {"id": ..., "title": "...", "summary": "..." (optional), "lang": "en|fr|ru|uk" (optional, detected
      when missing), "theatre": true|false (optional: the entry comes from a theatre feed)}
 Out: {"id": ..., "matches": [{"indicator": slug, "direction": "advance"|"reverse", "score": 0..1,
-     "terms": [...]}]}   (with --explain, each match also carries "rule", "lang" and "reverse_cues")
+     "terms": [...]}]}   (with --explain, each match also carries "rule", "lang" and "reverse_cues", and
+     with the learned model "probability", "model" and the three nearest labelled "neighbours")
+The rules and the active learned model match (the rules alone without an encoder or a model, or with
+--fixtures, which reads fixtures/rules/).
 A line that cannot be used gives {"id": <id or null>, "error": "what to fix"}; the run goes on.
 """
 
@@ -13,6 +16,7 @@ import sys
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
+from indicators.matching.combined import Signal
 from tracker.feeds.languages import LANGUAGES
 
 
@@ -39,10 +43,10 @@ class Command(BaseCommand):
 
         if fixtures:
             return fixture_matcher()
-        from indicators.matching.store import get_matcher
+        from indicators.matching.versions import get_combined_matcher
 
         try:
-            return get_matcher()
+            return get_combined_matcher()
         except DatabaseError as exc:
             self.stderr.write(
                 f"Cannot read the rules from the database ({exc}); using fixtures/rules/ instead. "
@@ -80,6 +84,12 @@ class Command(BaseCommand):
             row = {"indicator": m.indicator, "direction": m.direction, "score": m.score, "terms": m.terms}
             if explain:
                 row.update(rule=m.rule, lang=m.lang, reverse_cues=m.reverse_cues)
+                if isinstance(m, Signal):
+                    row.update(
+                        probability=m.probability,
+                        model=m.model,
+                        neighbours=[n.as_dict() for n in m.neighbours],
+                    )
             out.append(row)
         return {"id": ident, "matches": out}
 

@@ -7,7 +7,7 @@ runs, or twice, never sends a digest twice.
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from tracker.digests import services
+from tracker.digests import content, schedule, sending
 from tracker.digests.models import Subscription
 from tracker.digests.weeks import IsoWeek
 
@@ -40,7 +40,7 @@ class Command(BaseCommand):
             ids = Subscription.objects.filter(active=True).order_by("id").values_list("id", flat=True)
             jobs = [(pk, week) for pk in ids]
         else:
-            jobs = services.due_subscriptions(now)
+            jobs = schedule.due_subscriptions(now)
         if not jobs:
             self.stdout.write("No digest to send.")
             return
@@ -51,9 +51,9 @@ class Command(BaseCommand):
                 outcome = self._dry_run(subscription_id, job_week, now)
             else:
                 try:
-                    outcome = services.claim_and_send(subscription_id, job_week, now)
-                except services.DigestTransportError as exc:
-                    outcome = services.Outcome(subscription_id, str(job_week), "failed", detail=str(exc))
+                    outcome = sending.claim_and_send(subscription_id, job_week, now)
+                except sending.DigestTransportError as exc:
+                    outcome = sending.Outcome(subscription_id, str(job_week), "failed", detail=str(exc))
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
             line = f"{outcome.week} subscription {outcome.subscription_id}"
             if outcome.recipient:
@@ -76,9 +76,9 @@ class Command(BaseCommand):
         sub = Subscription.objects.select_related("user").get(pk=subscription_id)
         done = sub.deliveries.filter(week=str(week)).exclude(status__in=["pending", "failed"]).first()
         if done is not None:
-            return services.Outcome(sub.pk, str(week), f"already {done.status}", recipient=sub.address)
-        digest = services.build_digest_for(sub, week, now)
+            return sending.Outcome(sub.pk, str(week), f"already {done.status}", recipient=sub.address)
+        digest = content.build_digest_for(sub, week, now)
         if sub.skip_empty and digest.is_empty:
-            return services.Outcome(sub.pk, str(week), "would skip", sub.address, "nothing new")
+            return sending.Outcome(sub.pk, str(week), "would skip", sub.address, "nothing new")
         detail = f"{digest.change_count} status changes, {digest.event_count} new events"
-        return services.Outcome(sub.pk, str(week), "would send", sub.address, detail)
+        return sending.Outcome(sub.pk, str(week), "would send", sub.address, detail)
