@@ -14,7 +14,7 @@ help:
 	@echo "make test   - run the test suite"
 	@echo "make test-fast - the suite without subprocesses, browser, worker or services (inner loop)"
 	@echo "make lint   - ruff"
-	@echo "make eval   - matcher precision/recall on the labelled headlines"
+	@echo "make eval   - matcher quality on the labelled headlines (frozen holdout first), story grouping"
 	@echo "make bench  - benchmarks (ratios against baselines measured in the same run)"
 
 $(STAMP): pyproject.toml
@@ -53,6 +53,7 @@ test-fast: install
 
 eval: install
 	$(BIN)/python -m indicators.matching.evaluate
+	$(BIN)/python -m tracker.feeds.story_quality
 
 bench: install
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; echo; done

@@ -78,6 +78,10 @@ class Story(models.Model):
     first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_seen_at = models.DateTimeField(default=timezone.now)
     outlet_count = models.PositiveIntegerField(default=1, help_text="Independent outlets that carried it.")
+    # The mean of its reports' sentence vectors (tracker.feeds.semantic), float16 bytes, with the encoder.
+    centroid = models.BinaryField(null=True, blank=True, editable=False)
+    centroid_encoder = models.CharField(max_length=100, blank=True, editable=False)
+    centroid_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-first_seen_at"]

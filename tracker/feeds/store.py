@@ -78,7 +78,7 @@ def dedup(entries: list[ParsedEntry], feed_id: int | None) -> list[ParsedEntry]:
     return fresh
 
 
-class _StoryIndex:
+class TitleIndex:
     """Reports already grouped into stories, indexed so that a new title is compared only with
     reports that share at least two words, a figure, or a name."""
 
@@ -136,8 +136,8 @@ class _StoryIndex:
         return best
 
 
-def _load_index(entries: list[ParsedEntry]) -> _StoryIndex:
-    index = _StoryIndex()
+def _load_index(entries: list[ParsedEntry]) -> TitleIndex:
+    index = TitleIndex()
     if not entries:
         return index
     earliest = min(e.published for e in entries) - WINDOW
@@ -177,7 +177,7 @@ def store_entries(parsed: ParsedFeed, feed_id: int | None, source_label: str, no
             created = _create_entries(fresh, plan, story_ids, feed_id, now)
             result.new, result.new_ids = len(created), [row.pk for row in created]
             result.joined_stories = plan.joined
-            _refresh_stories(sorted({story_ids.get(key, key) for _, key in plan.assignments}))
+            refresh_stories(sorted({story_ids.get(key, key) for _, key in plan.assignments}))
     log.info("store %s: %s", source_label, result.as_dict())
     return result
 
@@ -264,7 +264,7 @@ def _create_entries(fresh, plan: _StoryPlan, story_ids: dict, feed_id, now) -> l
     return Entry.objects.bulk_create(rows, batch_size=CHUNK)
 
 
-def _refresh_stories(story_ids: list[int]) -> None:
+def refresh_stories(story_ids: list[int]) -> None:
     """Recount independent outlets and the time span of the given stories, in the database."""
     entries = Entry.objects.filter(story_id=OuterRef("pk")).order_by().values("story_id")
     for part in _chunks(story_ids):

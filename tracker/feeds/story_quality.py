@@ -1,0 +1,136 @@
+"""How well reports are grouped into stories, on labelled cluster sets (tests/data/stories/*.txt).
+
+    python -m tracker.feeds.story_quality        (part of `make eval`)
+
+Each labelled report (`story | outlet | lang | published | title | summary`) goes through what the
+pipeline does, in publication order: the lexical join of store time (clustering.py), then, with the
+encoder, the semantic join of enrichment (semantic.py). Printed: B-cubed precision, recall and F1, and
+pairwise precision, recall and F1, lexical alone and lexical + semantic; `holdout.txt` is only measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import combinations
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "stories"
+
+
+@dataclass(frozen=True)
+class Report:
+    story: str
+    outlet: str
+    lang: str
+    published: datetime
+    title: str
+    summary: str
+
+
+def load_reports(path: Path) -> list[Report]:
+    reports = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) != 6:
+            raise ValueError(f"{path.name}:{number}: expected 6 fields separated by |, got {len(parts)}")
+        story, outlet, lang, published, title, summary = parts
+        when = datetime.fromisoformat(published.replace("Z", "+00:00"))
+        reports.append(Report(story, outlet, lang, when, title, summary))
+    return sorted(reports, key=lambda r: r.published)
+
+
+def cluster(reports: list[Report], encoder=None) -> list[int]:
+    """A story number per report: lexical joins, then (with an encoder) semantic joins."""
+    from .clustering import signature
+    from .embeddings import entry_text
+    from .semantic import StoryIndex
+    from .store import TitleIndex
+
+    lexical = TitleIndex()
+    semantic = StoryIndex()
+    vectors = encoder.embed([entry_text(r.title, r.summary) for r in reports]) if encoder else None
+    assigned: list[int] = []
+    for i, report in enumerate(reports):
+        sig = signature(report.title, report.lang)
+        key = lexical.find(sig, report.published)
+        if key is None and vectors is not None:
+            story, _ = semantic.best(vectors[i], sig, report.published)
+            key = story.key if story else None
+        if key is None:
+            key = i
+        lexical.add(key, sig, report.published)
+        if vectors is not None:
+            state = semantic.get(key)
+            if state is None:
+                semantic.add_story(key, vectors[i], sig, report.published)
+            else:
+                state.add(vectors[i], sig, report.published)
+        assigned.append(key)
+    return assigned
+
+
+def bcubed(predicted: list, gold: list) -> tuple[float, float, float]:
+    pred_sizes, gold_sizes = Counter(predicted), Counter(gold)
+    both = Counter(zip(predicted, gold, strict=True))
+    n = len(gold)
+    precision = sum(both[(p, g)] / pred_sizes[p] for p, g in zip(predicted, gold, strict=True)) / n
+    recall = sum(both[(p, g)] / gold_sizes[g] for p, g in zip(predicted, gold, strict=True)) / n
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def pairwise(predicted: list, gold: list) -> tuple[float, float, float]:
+    tp = fp = fn = 0
+    for (p1, g1), (p2, g2) in combinations(zip(predicted, gold, strict=True), 2):
+        same_p, same_g = p1 == p2, g1 == g2
+        tp += same_p and same_g
+        fp += same_p and not same_g
+        fn += same_g and not same_p
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def report_line(name: str, predicted: list, gold: list) -> str:
+    b, p = bcubed(predicted, gold), pairwise(predicted, gold)
+    return (
+        f"  {name:22} stories {len(set(predicted)):4d} (true {len(set(gold))})  "
+        f"B-cubed P {b[0]:.2f} R {b[1]:.2f} F1 {b[2]:.2f}   pairwise P {p[0]:.2f} R {p[1]:.2f} F1 {p[2]:.2f}"
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "files", nargs="*", type=Path, help="default: tests/data/stories/holdout.txt, dev.txt"
+    )
+    args = parser.parse_args(argv)
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from .encoder import get_encoder
+
+    encoder = get_encoder()
+    files = args.files or [p for p in (DATA / "holdout.txt", DATA / "dev.txt") if p.exists()]
+    for path in files:
+        reports = load_reports(path)
+        gold = [r.story for r in reports]
+        langs = Counter(r.lang for r in reports)
+        print(f"== stories: {path.name}: {len(reports)} reports, {len(set(gold))} stories, {dict(langs)} ==")
+        print(report_line("lexical only", cluster(reports), gold))
+        if encoder is not None:
+            print(report_line("lexical + semantic", cluster(reports, encoder), gold))
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
