@@ -53,7 +53,7 @@ test-fast: install
 
 eval: install
 	$(BIN)/python -m indicators.matching.evaluate
-	$(BIN)/python -m tracker.feeds.story_quality
+	$(BIN)/python -m tracker.pipeline.story_quality
 
 bench: install
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; echo; done

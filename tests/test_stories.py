@@ -11,7 +11,7 @@ from tests.conftest import require_service
 from tracker.feeds import encoder as encoder_module
 from tracker.feeds.clustering import signature
 from tracker.feeds.models import Story
-from tracker.feeds.semantic import FIGURES_CONFLICT, StoryIndex
+from tracker.feeds.semantic import FIGURES_AGREE, FIGURES_CONFLICT, StoryIndex
 from tracker.pipeline.pipeline import import_source
 
 NOW = datetime(2025, 8, 25, 12, 0, tzinfo=UTC)
@@ -89,6 +89,31 @@ def test_conflicting_figures_weigh_against_joining():
     index.add_story("a", vector, signature("Swap of 146 prisoners", "en"), NOW)
     same = index.best(vector, signature("Swap of 146 prisoners", "en"), NOW)
     other = index.best(vector, signature("Swap of 84 prisoners", "en"), NOW)
-    assert same[0].key == "a" and other[1] == pytest.approx(same[1] - FIGURES_CONFLICT - 0.04)
+    assert same[0].key == "a" and other[1] == pytest.approx(same[1] - FIGURES_CONFLICT - FIGURES_AGREE)
     too_late = index.best(vector, signature("Swap of 146 prisoners", "en"), NOW + timedelta(days=3))
     assert too_late == (None, 0.0)  # outside the window: not even a candidate
+
+
+def test_the_labelled_cluster_sets_are_big_and_varied_enough():
+    from collections import Counter
+
+    from tracker.pipeline.story_quality import DATA, load_reports
+
+    for name, reports_min, stories_min in (("dev.txt", 400, 100), ("holdout.txt", 300, 80)):
+        reports = load_reports(DATA / name)
+        stories = Counter(r.story for r in reports)
+        assert len(reports) >= reports_min and len(stories) >= stories_min, name
+        assert {r.lang for r in reports} == {"en", "fr", "ru", "uk"}, name
+        for lang in ("en", "fr", "ru", "uk"):
+            assert len({r.outlet for r in reports if r.lang == lang}) >= 5, (name, lang)
+        multilingual = {s for s in stories if len({r.lang for r in reports if r.story == s}) > 1}
+        assert len(multilingual) >= len(stories) // 3, name
+
+
+def test_the_frozen_cluster_holdout_has_not_changed():
+    import hashlib
+
+    from tracker.pipeline.story_quality import DATA
+
+    digest, name = (DATA / "SHA256SUMS").read_text().split()
+    assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == digest, f"{name} changed"

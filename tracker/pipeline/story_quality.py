@@ -1,6 +1,6 @@
 """How well reports are grouped into stories, on labelled cluster sets (tests/data/stories/*.txt).
 
-    python -m tracker.feeds.story_quality        (part of `make eval`)
+    python -m tracker.pipeline.story_quality        (part of `make eval`)
 
 Each labelled report (`story | outlet | lang | published | title | summary`) goes through what the
 pipeline does, in publication order: the lexical join of store time (clustering.py), then, with the
@@ -46,16 +46,22 @@ def load_reports(path: Path) -> list[Report]:
     return sorted(reports, key=lambda r: r.published)
 
 
-def cluster(reports: list[Report], encoder=None) -> list[int]:
-    """A story number per report: lexical joins, then (with an encoder) semantic joins."""
-    from .clustering import signature
-    from .embeddings import entry_text
-    from .semantic import StoryIndex
-    from .store import TitleIndex
+def embed_reports(reports: list[Report], encoder):
+    from tracker.feeds.embeddings import entry_text
+
+    return encoder.embed([entry_text(r.title, r.summary) for r in reports]) if encoder else None
+
+
+def cluster(reports: list[Report], encoder=None, vectors=None) -> list[int]:
+    """A story number per report: lexical joins, then (with an encoder or vectors) semantic joins."""
+    from tracker.feeds.clustering import signature
+    from tracker.feeds.semantic import StoryIndex
+    from tracker.feeds.store import TitleIndex
 
     lexical = TitleIndex()
     semantic = StoryIndex()
-    vectors = encoder.embed([entry_text(r.title, r.summary) for r in reports]) if encoder else None
+    if vectors is None:
+        vectors = embed_reports(reports, encoder)
     assigned: list[int] = []
     for i, report in enumerate(reports):
         sig = signature(report.title, report.lang)
@@ -98,12 +104,37 @@ def pairwise(predicted: list, gold: list) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def report_line(name: str, predicted: list, gold: list) -> str:
+def report_line(name: str, predicted: list, gold: list, signals: list | None = None) -> str:
     b, p = bcubed(predicted, gold), pairwise(predicted, gold)
-    return (
+    line = (
         f"  {name:22} stories {len(set(predicted)):4d} (true {len(set(gold))})  "
         f"B-cubed P {b[0]:.2f} R {b[1]:.2f} F1 {b[2]:.2f}   pairwise P {p[0]:.2f} R {p[1]:.2f} F1 {p[2]:.2f}"
     )
+    if signals is not None:
+        proposed = {(story, slug) for story, found in zip(predicted, signals, strict=True) for slug in found}
+        distinct = {(story, slug) for story, found in zip(gold, signals, strict=True) for slug in found}
+        if distinct:
+            line += f"   proposals {len(proposed)} for {len(distinct)} (story, indicator) pairs"
+            line += f" = {len(proposed) / len(distinct):.2f}x"
+    return line
+
+
+def indicators_found(reports: list[Report], encoder, vectors=None) -> list[set]:
+    """The indicators found in each report by the shipped matcher (fixtures/rules/ and the learned model
+    in fixtures/matcher/; the rules alone without an encoder): what would be proposed."""
+    from indicators.matching.combined import CombinedMatcher
+    from indicators.matching.learned import LearnedModel
+    from indicators.matching.rules import fixture_matcher
+    from indicators.matching.versions import SHIPPED_DIR
+
+    shipped = SHIPPED_DIR / "model.npz"
+    model = LearnedModel.from_bytes(shipped.read_bytes()) if encoder and shipped.exists() else None
+    matcher = CombinedMatcher(fixture_matcher(), model, encoder)
+    vectors = vectors if vectors is not None else [None] * len(reports)
+    return [
+        {m.indicator for m in matcher.match(r.title, r.summary, lang=r.lang, vector=v)}
+        for r, v in zip(reports, vectors, strict=True)
+    ]
 
 
 def main(argv=None) -> int:
@@ -116,7 +147,7 @@ def main(argv=None) -> int:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
-    from .encoder import get_encoder
+    from tracker.feeds.encoder import get_encoder
 
     encoder = get_encoder()
     files = args.files or [p for p in (DATA / "holdout.txt", DATA / "dev.txt") if p.exists()]
@@ -125,9 +156,11 @@ def main(argv=None) -> int:
         gold = [r.story for r in reports]
         langs = Counter(r.lang for r in reports)
         print(f"== stories: {path.name}: {len(reports)} reports, {len(set(gold))} stories, {dict(langs)} ==")
-        print(report_line("lexical only", cluster(reports), gold))
-        if encoder is not None:
-            print(report_line("lexical + semantic", cluster(reports, encoder), gold))
+        vectors = embed_reports(reports, encoder)
+        signals = indicators_found(reports, encoder, vectors)
+        print(report_line("lexical only", cluster(reports), gold, signals))
+        if vectors is not None:
+            print(report_line("lexical + semantic", cluster(reports, vectors=vectors), gold, signals))
         print()
     return 0
 
