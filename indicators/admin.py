@@ -3,7 +3,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
 
-from . import services
+from tracker.feeds.admin import EntryAdmin, StoryAdmin
+from tracker.feeds.models import Entry, Story
+
+from . import services, stories
 from .matching import versions
 from .models import Event, EventReview, EventSource, Indicator, MatcherModel, State
 
@@ -230,3 +233,48 @@ class MatcherModelAdmin(admin.ModelAdmin):
                 f"{len(changes['lost'])} lost, {len(changes['flipped'])} direction changed"
                 + (f" (gained e.g. {examples})" if examples else ""),
             )
+
+
+# Stories are news in (tracker.feeds.admin); merging and splitting them moves events, so the actions that
+# do it are added here, where events live.
+admin.site.unregister(Story)
+admin.site.unregister(Entry)
+
+
+@admin.register(Story)
+class StoryWithEventsAdmin(StoryAdmin):
+    actions = ["merge_stories"]
+
+    @admin.action(description="Merge the selected stories into the oldest (one event, with its events)")
+    def merge_stories(self, request, queryset):
+        rows = list(queryset.order_by("first_seen_at", "pk"))
+        if len(rows) < 2:
+            self.message_user(request, "Select at least two stories to merge.", messages.ERROR)
+            return
+        try:
+            for other in rows[1:]:
+                stories.merge_stories(other.pk, rows[0].pk, timezone.now(), actor_id=request.user.pk)
+        except stories.MergeConflict as exc:
+            self.message_user(request, f"Not merged: {exc}.", messages.ERROR)
+            return
+        self.message_user(
+            request, f"Merged {len(rows) - 1} stor{'y' if len(rows) == 2 else 'ies'} into “{rows[0]}”."
+        )
+
+
+@admin.register(Entry)
+class EntryWithEventsAdmin(EntryAdmin):
+    actions = ["split_story"]
+
+    @admin.action(description="Split the selected entries into a story of their own (a wrong join)")
+    def split_story(self, request, queryset):
+        try:
+            new_story = stories.split_story(
+                list(queryset.values_list("pk", flat=True)), timezone.now(), actor_id=request.user.pk
+            )
+        except ValueError as exc:
+            self.message_user(request, f"Not split: {exc}.", messages.ERROR)
+            return
+        n = queryset.count()
+        entries = f"{n} entr{'y' if n == 1 else 'ies'}"
+        self.message_user(request, f"Split {entries} into story {new_story}; its events are proposed again.")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from indicators.models import Event
+from indicators.models import Event, Indicator
 from tests.conftest import require_service
 from tracker.feeds import encoder as encoder_module
 from tracker.feeds.clustering import signature
@@ -117,3 +117,80 @@ def test_the_frozen_cluster_holdout_has_not_changed():
 
     digest, name = (DATA / "SHA256SUMS").read_text().split()
     assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == digest, f"{name} changed"
+
+
+def _story_with_event(title, lang, state, *, alice=None):
+    from indicators.services import record_event, review_event
+    from tests.factories import EntryFactory
+    from tracker.feeds.store import refresh_stories
+
+    entry = EntryFactory(title=title, lang=lang, published_at=NOW - timedelta(hours=3))
+    refresh_stories([entry.story_id])  # the story's time span is its entries'
+    event = record_event(
+        indicator_id=Indicator.objects.get(slug="prisoner-exchange").pk,
+        direction="advance",
+        occurred_on=NOW.date(),
+        title=title,
+        now=NOW,
+        origin="feed",
+        actor_label="matcher",
+        story_id=entry.story_id,
+        sources=[{"url": entry.link, "outlet": entry.outlet, "entry_id": entry.pk}],
+    )
+    if state != "proposed":
+        review_event(
+            event.pk, action={"confirmed": "confirm", "rejected": "reject"}[state], actor_id=alice.pk, now=NOW
+        )
+    return entry
+
+
+def test_a_report_that_bridges_two_stories_merges_them_and_keeps_the_decision(learned, tmp_path, alice):
+    from tracker.feeds.encoder import pack
+
+    first = _story_with_event(EXCHANGE[0][2], "en", "proposed")
+    second = _story_with_event(EXCHANGE[2][2], "ru", "confirmed", alice=alice)
+    for entry in (first, second):  # stories formed before the encoder was on, then given their centroids
+        Story.objects.filter(pk=entry.story_id).update(
+            centroid=pack(learned.embed([entry.title])[0]), centroid_encoder=learned.name, centroid_count=1
+        )
+    lang, outlet, title = EXCHANGE[1]
+    import_source(
+        feed_file(tmp_path, "fr", lang, outlet, [(title, NOW - timedelta(hours=1))]), NOW, language=lang
+    )
+    story = Story.objects.get(entries__title=title)
+    assert story.entries.count() == 3 and Story.objects.filter(entries__isnull=False).distinct().count() == 1
+    event = Event.objects.get(indicator__slug="prisoner-exchange")
+    assert event.state == "confirmed" and event.sources.count() == 3
+    trail = " ".join(r.note for r in event.reviews.all())
+    assert "merged with event" in trail and event.reviews.filter(action="confirmed", actor=alice).exists()
+
+
+def test_opposite_decisions_keep_two_stories_apart(db, alice):
+    from indicators.stories import MergeConflict, merge_stories
+
+    confirmed = _story_with_event(EXCHANGE[0][2], "en", "confirmed", alice=alice)
+    rejected = _story_with_event(EXCHANGE[2][2], "ru", "rejected", alice=alice)
+    with pytest.raises(MergeConflict):
+        merge_stories(rejected.story_id, confirmed.story_id, NOW)
+    assert Story.objects.filter(pk__in=[confirmed.story_id, rejected.story_id]).count() == 2
+    assert Event.objects.count() == 2
+
+
+def test_an_admin_splits_a_wrong_join_and_the_evidence_follows(admin_client, alice):
+    from tests.factories import EntryFactory
+
+    right = _story_with_event(EXCHANGE[0][2], "en", "confirmed", alice=alice)
+    wrong = EntryFactory(title="Russia and Ukraine swap 84 prisoners of war", story_id=right.story_id)
+    event = Event.objects.get()
+    event.sources.create(url=wrong.link, outlet=wrong.outlet, entry=wrong)
+    response = admin_client.post(
+        "/admin/feeds/entry/", {"action": "split_story", "_selected_action": [wrong.pk]}, follow=True
+    )
+    assert "Split 1 entry into story" in response.content.decode()
+    wrong.refresh_from_db()
+    assert wrong.story_id != right.story_id
+    assert [s.entry_id for s in Event.objects.get(pk=event.pk).sources.all()] == [right.pk]
+    assert Event.objects.get(pk=event.pk).state == "confirmed"  # the analyst's decision stands
+    split = Event.objects.get(story_id=wrong.story_id)
+    assert split.state == "proposed" and [s.entry_id for s in split.sources.all()] == [wrong.pk]
+    assert "moved to event" in " ".join(r.note for r in event.reviews.all())

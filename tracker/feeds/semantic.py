@@ -33,6 +33,8 @@ FIGURES_AGREE = 0.06
 FIGURES_CONFLICT = 0.08
 NAMES_AGREE = 0.03
 HOURS_PENALTY = 0.002
+# A report close enough to two stories to join either shows they are one: they merge (tracker.feeds.stories).
+MERGE_THRESHOLD = 0.92
 
 
 @dataclass
@@ -84,19 +86,26 @@ class StoryIndex:
     def get(self, key) -> StoryState | None:
         return self._by_key.get(key)
 
-    def best(
-        self, vector, sig: TitleSignature, when: datetime, exclude=None
-    ) -> tuple[StoryState | None, float]:
-        """The story with the highest join score inside the window, if it reaches the threshold."""
+    def ranked(self, vector, sig: TitleSignature, when: datetime, exclude=None) -> list:
+        """[(join score, story)] for the nearest stories inside the window, best first."""
         candidates = [
             s
             for s in self.stories
             if s.key != exclude and s.first_seen - WINDOW <= when <= s.last_seen + WINDOW
         ]
         if not candidates:
-            return None, 0.0
+            return []
         centroids = np.vstack([s.centroid for s in candidates])
         order = np.argsort(-(centroids @ vector))[:8]  # the nearest few get the evidence check
         scored = [(join_score(vector, sig, when, candidates[i]), candidates[i]) for i in order]
-        score, story = max(scored, key=lambda pair: pair[0])
+        return sorted(scored, key=lambda pair: -pair[0])
+
+    def best(
+        self, vector, sig: TitleSignature, when: datetime, exclude=None
+    ) -> tuple[StoryState | None, float]:
+        """The story with the highest join score inside the window, if it reaches the threshold."""
+        ranked = self.ranked(vector, sig, when, exclude)
+        if not ranked:
+            return None, 0.0
+        score, story = ranked[0]
         return (story, score) if score >= JOIN_THRESHOLD else (None, score)

@@ -6,6 +6,7 @@ story's centroid. Runs before matching, so a story moved here never carries an e
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
@@ -15,7 +16,7 @@ from .clustering import signature
 from .embeddings import vectors_for
 from .encoder import get_encoder, pack, unpack
 from .models import Entry, Story
-from .semantic import WINDOW, StoryIndex
+from .semantic import JOIN_THRESHOLD, MERGE_THRESHOLD, WINDOW, StoryIndex
 from .store import refresh_stories
 
 
@@ -30,43 +31,64 @@ def _load_index(earliest: datetime, latest: datetime, encoder_name: str) -> Stor
     return index
 
 
-def join_stories(entry_ids: list[int], now: datetime) -> int:
-    """Move embedded, story-alone reports into the story they belong to; returns how many moved."""
+@dataclass
+class Joined:
+    moved: int = 0  # reports moved into the story they belong to
+    merges: list = field(default_factory=list)  # (absorbed story id, surviving story id): one event
+
+
+def join_stories(entry_ids: list[int], now: datetime) -> Joined:
+    """Move embedded, story-alone reports into the story they belong to, and say which stories a report
+    shows to be one (the pipeline merges those with their events: indicators.stories)."""
     encoder = get_encoder()
     vectors = vectors_for(entry_ids) if encoder else {}
     entries = list(
         Entry.objects.filter(pk__in=list(vectors), published_at__isnull=False).order_by("published_at", "pk")
     )
+    result = Joined()
     if not entries:
-        return 0
+        return result
     sizes = dict(
         Story.objects.filter(pk__in={e.story_id for e in entries})
         .annotate(n=Count("entries"))
         .values_list("pk", "n")
     )
     index = _load_index(entries[0].published_at, entries[-1].published_at, encoder.name)
-    moved, touched, emptied = 0, set(), set()
+    touched, emptied = set(), set()
     with transaction.atomic():
         for entry in entries:
             vector, sig, when = vectors[entry.pk], signature(entry.title, entry.lang), entry.published_at
+            ranked = index.ranked(vector, sig, when, exclude=entry.story_id)
             alone = entry.story_id is None or sizes.get(entry.story_id, 0) <= 1
-            target = index.best(vector, sig, when, exclude=entry.story_id)[0] if alone else None
-            if target is not None:
+            if alone and ranked and ranked[0][0] >= JOIN_THRESHOLD:
                 if entry.story_id:
                     emptied.add(entry.story_id)
-                Entry.objects.filter(pk=entry.pk).update(story_id=target.key)
-                entry.story_id = target.key
-                moved += 1
-            state = index.get(entry.story_id)
-            if state is None:
-                state = index.add_story(entry.story_id, vector, sig, when)
-            else:
-                state.add(vector, sig, when)
+                Entry.objects.filter(pk=entry.pk).update(story_id=ranked[0][1].key)
+                entry.story_id = ranked[0][1].key
+                result.moved += 1
+                ranked = ranked[1:]
+            # Close enough to yet another story: that story and this one report one event.
+            result.merges += [
+                (story.key, entry.story_id) for score, story in ranked if score >= MERGE_THRESHOLD
+            ]
+            _add(index, entry.story_id, vector, sig, when)
             touched.add(entry.story_id)
-        for state in (index.get(key) for key in touched):
-            Story.objects.filter(pk=state.key).update(
-                centroid=pack(state.centroid), centroid_encoder=encoder.name, centroid_count=state.count
-            )
-        Story.objects.filter(pk__in=emptied).filter(~Q(entries__isnull=False)).delete()
+        _save_centroids(index, touched, encoder.name)
+        Story.objects.filter(pk__in=emptied - touched).filter(~Q(entries__isnull=False)).delete()
         refresh_stories(sorted(touched))
-    return moved
+    return result
+
+
+def _add(index: StoryIndex, key, vector, sig, when) -> None:
+    state = index.get(key)
+    if state is None:
+        index.add_story(key, vector, sig, when)
+    else:
+        state.add(vector, sig, when)
+
+
+def _save_centroids(index: StoryIndex, keys, encoder_name: str) -> None:
+    for state in (index.get(key) for key in keys):
+        Story.objects.filter(pk=state.key).update(
+            centroid=pack(state.centroid), centroid_encoder=encoder_name, centroid_count=state.count
+        )

@@ -11,7 +11,8 @@
       1. claim the entries (conditional UPDATE: two workers never enrich one entry twice)
       2. gate: the rules' cheap theatre check picks the entries worth the encoder
       3. embed them (vectors stored once, in batches)
-      4. join stories on meaning: a report alone in its story joins the one it belongs to
+      4. join stories on meaning: a report alone in its story joins the one it belongs to; stories a
+         report shows to be one merge, with their events and audit trails
       5. match (rules + learned model) and propose events (one per story and indicator)
       6. mark them enriched; on failure they stay pending and are retried (`retry_unenriched`)
 
@@ -29,6 +30,7 @@ import httpx
 from django.db import DatabaseError
 
 from indicators.proposals import entries_worth_reading, propose_for_entries
+from indicators.stories import MergeConflict, merge_stories
 from tracker.feeds import enrichment, schedule
 from tracker.feeds.embeddings import embed_entries
 from tracker.feeds.fetching import FetchLimits, fetch
@@ -202,6 +204,7 @@ class EnrichResult:
     claimed: int = 0
     embedded: int = 0
     joined: int = 0  # reports moved into the story they belong to, on meaning
+    merged: int = 0  # stories found to be one, merged with their events
     enriched: int = 0
     proposed: int = 0
     failed: int = 0
@@ -222,7 +225,8 @@ def enrich_entries(entry_ids: list[int], now: datetime) -> EnrichResult:
         return result
     try:
         result.embedded = embed_entries(entries_worth_reading(claimed), now)
-        result.joined = join_stories(claimed, now)
+        joined = join_stories(claimed, now)
+        result.joined, result.merged = joined.moved, _merge(joined.merges, now)
         result.proposed = propose_for_entries(claimed, now)
     except Exception as exc:  # noqa: BLE001 - recorded on the entries and logged; they are retried
         log.exception("enrichment of %d entries failed", len(claimed))
@@ -231,6 +235,19 @@ def enrich_entries(entry_ids: list[int], now: datetime) -> EnrichResult:
         return result
     result.enriched = enrichment.mark_done(claimed, now)
     return result
+
+
+def _merge(merges: list[tuple[int, int]], now: datetime) -> int:
+    """Merge the stories a report showed to be one; stories with opposite analyst decisions stay apart."""
+    done = 0
+    for absorbed, survivor in merges:
+        try:
+            merge_stories(absorbed, survivor, now)
+        except MergeConflict as exc:
+            log.info("stories %s and %s not merged: %s", absorbed, survivor, exc)
+        else:
+            done += 1
+    return done
 
 
 def retry_unenriched(now: datetime, limit: int = 500) -> list[int]:
