@@ -66,38 +66,74 @@ def join_score(vector: np.ndarray, sig: TitleSignature, when: datetime, story: S
 
 
 class StoryIndex:
-    """The stories of a time window, as centroids; `best` finds the story a report should join."""
+    """The stories of a time window as a matrix of centroids (one row a story, grown by doubling) with
+    their time spans: a report is scored against all of them in one product, then the nearest few get
+    the evidence check. `best` finds the story a report should join."""
 
-    def __init__(self):
+    def __init__(self, dim: int = 384):
         self.stories: list[StoryState] = []
-        self._by_key: dict = {}
+        self._row: dict = {}
+        self._matrix = np.zeros((64, dim), np.float32)
+        self._first = np.zeros(64)
+        self._last = np.zeros(64)
 
     def __len__(self):
         return len(self.stories)
 
-    def add_story(self, key, vector, sig: TitleSignature, when: datetime, count: int = 1) -> StoryState:
-        state = StoryState(
-            key, np.asarray(vector, np.float32), count, when, when, set(sig.numbers), set(sig.entities)
-        )
+    def _grow(self, dim: int) -> None:
+        size = max(64, 2 * len(self._first))
+        matrix = np.zeros((size, dim), np.float32)
+        n = len(self.stories)
+        if n:
+            matrix[:n] = self._matrix[:n]
+        self._matrix = matrix
+        self._first = np.resize(self._first, size)
+        self._last = np.resize(self._last, size)
+
+    def _sync(self, state: StoryState) -> None:
+        row = self._row[state.key]
+        self._matrix[row] = state.centroid
+        self._first[row] = state.first_seen.timestamp()
+        self._last[row] = state.last_seen.timestamp()
+
+    def add_story(
+        self, key, vector, sig: TitleSignature, when: datetime, count: int = 1, last_seen=None
+    ) -> StoryState:
+        vector = np.asarray(vector, np.float32)
+        state = StoryState(key, vector, count, when, last_seen or when, set(sig.numbers), set(sig.entities))
+        if len(self.stories) == len(self._first) or self._matrix.shape[1] != len(vector):
+            self._grow(len(vector))
+        self._row[key] = len(self.stories)
         self.stories.append(state)
-        self._by_key[key] = state
+        self._sync(state)
+        return state
+
+    def add_report(self, key, vector, sig: TitleSignature, when: datetime) -> StoryState:
+        """A report joins story `key` (made when new): its centroid and time span follow."""
+        state = self.get(key)
+        if state is None:
+            return self.add_story(key, vector, sig, when)
+        state.add(np.asarray(vector, np.float32), sig, when)
+        self._sync(state)
         return state
 
     def get(self, key) -> StoryState | None:
-        return self._by_key.get(key)
+        row = self._row.get(key)
+        return None if row is None else self.stories[row]
 
     def ranked(self, vector, sig: TitleSignature, when: datetime, exclude=None) -> list:
         """[(join score, story)] for the nearest stories inside the window, best first."""
-        candidates = [
-            s
-            for s in self.stories
-            if s.key != exclude and s.first_seen - WINDOW <= when <= s.last_seen + WINDOW
-        ]
-        if not candidates:
+        n = len(self.stories)
+        if not n:
             return []
-        centroids = np.vstack([s.centroid for s in candidates])
-        order = np.argsort(-(centroids @ vector))[:8]  # the nearest few get the evidence check
-        scored = [(join_score(vector, sig, when, candidates[i]), candidates[i]) for i in order]
+        t, w = when.timestamp(), WINDOW.total_seconds()
+        sims = self._matrix[:n] @ np.asarray(vector, np.float32)
+        outside = (self._first[:n] - w > t) | (t > self._last[:n] + w)
+        sims[outside] = -np.inf
+        if exclude in self._row:
+            sims[self._row[exclude]] = -np.inf
+        top = [i for i in np.argsort(-sims)[:8] if np.isfinite(sims[i])]  # the nearest few: evidence check
+        scored = [(join_score(vector, sig, when, self.stories[i]), self.stories[i]) for i in top]
         return sorted(scored, key=lambda pair: -pair[0])
 
     def best(

@@ -78,6 +78,9 @@ def dedup(entries: list[ParsedEntry], feed_id: int | None) -> list[ParsedEntry]:
     return fresh
 
 
+POSTING_CAP = 150
+
+
 class TitleIndex:
     """Reports already grouped into stories, indexed so that a new title is compared only with
     reports that share at least two words, a figure, or a name."""
@@ -102,17 +105,19 @@ class TitleIndex:
         """The story key of the best matching report within the window, or None.
 
         Posting counts bound what `compare` can conclude, so it is called only for reports that share
-        a figure, or enough words for the Jaccard threshold, or three specific names."""
+        a figure, or enough words for the Jaccard threshold, or three specific names. Each key's postings
+        are read from the most recent POSTING_CAP reports only, so the cost of a new title does not grow
+        with the window ("russia" or "drones" are in thousands of titles on a busy day)."""
         token_counts: dict[int, int] = defaultdict(int)
         name_counts: dict[int, int] = defaultdict(int)
         strong: set[int] = set()
         for t in sig.tokens:
-            for idx in self.postings.get("t" + t, ()):
+            for idx in self.postings.get("t" + t, ())[-POSTING_CAP:]:
                 token_counts[idx] += 1
         for n in sig.numbers:
-            strong.update(self.postings.get("n" + n, ()))
+            strong.update(self.postings.get("n" + n, ())[-POSTING_CAP:])
         for e in sig.entities - GENERIC:
-            for idx in self.postings.get("e" + e, ()):
+            for idx in self.postings.get("e" + e, ())[-POSTING_CAP:]:
                 name_counts[idx] += 1
         candidates = set(strong)
         n_tokens = len(sig.tokens)
@@ -142,9 +147,11 @@ def _load_index(entries: list[ParsedEntry]) -> TitleIndex:
         return index
     earliest = min(e.published for e in entries) - WINDOW
     latest = max(e.published for e in entries) + WINDOW
-    rows = Entry.objects.filter(
-        story__isnull=False, published_at__gte=earliest, published_at__lte=latest
-    ).values_list("story_id", "title", "lang", "published_at")
+    rows = (
+        Entry.objects.filter(story__isnull=False, published_at__gte=earliest, published_at__lte=latest)
+        .order_by("published_at", "pk")
+        .values_list("story_id", "title", "lang", "published_at")
+    )
     for story_id, title, lang, published in rows.iterator(chunk_size=2000):
         index.add(story_id, signature(title, lang), published)
     return index

@@ -20,14 +20,13 @@ from .semantic import JOIN_THRESHOLD, MERGE_THRESHOLD, WINDOW, StoryIndex
 from .store import refresh_stories
 
 
-def _load_index(earliest: datetime, latest: datetime, encoder_name: str) -> StoryIndex:
-    index = StoryIndex()
+def _load_index(earliest: datetime, latest: datetime, encoder_name: str, encoder_dim: int) -> StoryIndex:
+    index = StoryIndex(dim=encoder_dim)
     rows = Story.objects.filter(
         centroid_encoder=encoder_name, last_seen_at__gte=earliest - WINDOW, first_seen_at__lte=latest + WINDOW
     ).values_list("pk", "title", "lang", "centroid", "centroid_count", "first_seen_at", "last_seen_at")
     for pk, title, lang, centroid, count, first, last in rows.iterator(chunk_size=2000):
-        state = index.add_story(pk, unpack(centroid), signature(title, lang), first, count=count)
-        state.last_seen = last
+        index.add_story(pk, unpack(centroid), signature(title, lang), first, count=count, last_seen=last)
     return index
 
 
@@ -53,7 +52,7 @@ def join_stories(entry_ids: list[int], now: datetime) -> Joined:
         .annotate(n=Count("entries"))
         .values_list("pk", "n")
     )
-    index = _load_index(entries[0].published_at, entries[-1].published_at, encoder.name)
+    index = _load_index(entries[0].published_at, entries[-1].published_at, encoder.name, encoder.dim)
     touched, emptied = set(), set()
     with transaction.atomic():
         for entry in entries:
@@ -71,20 +70,12 @@ def join_stories(entry_ids: list[int], now: datetime) -> Joined:
             result.merges += [
                 (story.key, entry.story_id) for score, story in ranked if score >= MERGE_THRESHOLD
             ]
-            _add(index, entry.story_id, vector, sig, when)
+            index.add_report(entry.story_id, vector, sig, when)
             touched.add(entry.story_id)
         _save_centroids(index, touched, encoder.name)
         Story.objects.filter(pk__in=emptied - touched).filter(~Q(entries__isnull=False)).delete()
         refresh_stories(sorted(touched))
     return result
-
-
-def _add(index: StoryIndex, key, vector, sig, when) -> None:
-    state = index.get(key)
-    if state is None:
-        index.add_story(key, vector, sig, when)
-    else:
-        state.add(vector, sig, when)
 
 
 def _save_centroids(index: StoryIndex, keys, encoder_name: str) -> None:

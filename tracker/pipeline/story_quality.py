@@ -73,11 +73,7 @@ def cluster(reports: list[Report], encoder=None, vectors=None) -> list[int]:
             key = i
         lexical.add(key, sig, report.published)
         if vectors is not None:
-            state = semantic.get(key)
-            if state is None:
-                semantic.add_story(key, vectors[i], sig, report.published)
-            else:
-                state.add(vectors[i], sig, report.published)
+            semantic.add_report(key, vectors[i], sig, report.published)
         assigned.append(key)
     return assigned
 
