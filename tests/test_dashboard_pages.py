@@ -209,3 +209,22 @@ def test_viewer_cannot_manage_milestones_or_feeds(client, bob, alice):
         client.force_login(user)
         assert client.get("/admin/dashboards/milestone/add/").status_code == 302  # to the admin login
         assert client.get("/admin/feeds/feed/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"since": "0001-01-01", "until": "9999-12-24"}, "Dates start on 1 January 2000"),
+        ({"until": "9999-12-31"}, "Dates go at most a year ahead"),
+        ({"until": "0001-01-01"}, "Dates start on 1 January 2000"),
+        ({"since": "2000-01-01", "until": "2025-12-31"}, "Choose a range of at most 5 years"),
+    ],
+)
+def test_an_insane_date_range_is_refused_with_a_message_on_every_page(client, bob, params, message):
+    client.force_login(bob)
+    for url in ("/", "/categories/ground/", "/indicators/prisoner-exchange/", "/heatmap/"):
+        response = client.get(url, params)
+        assert response.status_code == 200, url
+        text = response.content.decode()
+        assert message in text and "Showing the default range instead." in text, url
+    assert client.get("/export/events.json", params).status_code == 200  # the default range, as documented

@@ -36,7 +36,15 @@ class FilterForm(forms.Form):
         widget=forms.HiddenInput,
     )
 
-    error_messages = {"order": "The start date is after the end date: swap them or change one."}
+    error_messages = {
+        "order": "The start date is after the end date: swap them or change one.",
+        "early": "Dates start on 1 January 2000: choose a later date.",
+        "late": "Dates go at most a year ahead (to {latest:%d %B %Y}): choose an earlier date.",
+        "span": "Choose a range of at most {years} years (this one spans {days:,} days).",
+    }
+    EARLIEST = datetime.date(2000, 1, 1)
+    MAX_AHEAD = datetime.timedelta(days=365)
+    MAX_YEARS = 5
 
     def __init__(self, data=None, **kwargs):
         super().__init__(data if data is not None else {}, **kwargs)
@@ -46,10 +54,24 @@ class FilterForm(forms.Form):
             )
 
     def clean(self):
+        """A sane range only: from 2000 to a year from today, at most five years wide (one column a week
+        on the heatmap; an unbounded range cost seconds and megabytes per request)."""
         data = super().clean()
         since, until = data.get("since"), data.get("until")
+        latest = timezone.localdate() + self.MAX_AHEAD
+        for name, value in (("since", since), ("until", until)):
+            if value and value < self.EARLIEST:
+                self.add_error(name, ValidationError(self.error_messages["early"], code="early"))
+            elif value and value > latest:
+                self.add_error(
+                    name, ValidationError(self.error_messages["late"].format(latest=latest), code="late")
+                )
         if since and until and since > until:
             raise ValidationError(self.error_messages["order"], code="order")
+        start, end = since or DEFAULT_SINCE, until or timezone.localdate()
+        if (end - start).days > 366 * self.MAX_YEARS and not self.errors:
+            message = self.error_messages["span"].format(years=self.MAX_YEARS, days=(end - start).days)
+            raise ValidationError(message, code="span")
         return data
 
     def filters(self, *, default_state=State.CONFIRMED):
