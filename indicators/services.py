@@ -279,17 +279,23 @@ def edit_event(event_id, *, actor_id, now, note="", **fields):
         event.validation_today = timezone.localdate(now)
         event.full_clean(validate_unique=False, validate_constraints=False)
         event.save()
-        EventReview.objects.create(
-            event=event,
-            action=EventReview.Action.EDITED,
-            from_state=event.state,
-            to_state=event.state,
-            changes=changes,
-            actor_id=actor_id,
-            note=note,
-            at=now,
-        )
+        record_edit(event, now=now, changes=changes, note=note, actor_id=actor_id)
     return event
+
+
+def record_edit(event, *, now, changes: dict, note: str = "", actor_id=None, actor_label: str = "") -> None:
+    """One "edited" line in the event's audit trail (its state unchanged), by a user or a named process."""
+    EventReview.objects.create(
+        event=event,
+        action=EventReview.Action.EDITED,
+        from_state=event.state,
+        to_state=event.state,
+        changes=changes,
+        note=note,
+        actor_id=actor_id,
+        actor_label=actor_label if actor_id is None else "",
+        at=now,
+    )
 
 
 def _apply_edits(event, **fields):

@@ -20,6 +20,7 @@ from tracker.feeds.models import Entry, Story
 from tracker.feeds.store import refresh_stories
 
 from .models import Event, EventReview, EventSource, State
+from .services import record_edit
 
 
 class MergeConflict(Exception):
@@ -27,17 +28,7 @@ class MergeConflict(Exception):
 
 
 def _note(event: Event, now, changes: dict, note: str, actor_id=None, actor_label="") -> None:
-    EventReview.objects.create(
-        event=event,
-        action=EventReview.Action.EDITED,
-        from_state=event.state,
-        to_state=event.state,
-        changes=changes,
-        note=note,
-        actor_id=actor_id,
-        actor_label=actor_label if actor_id is None else "",
-        at=now,
-    )
+    record_edit(event, now=now, changes=changes, note=note, actor_id=actor_id, actor_label=actor_label)
 
 
 def merge_stories(
