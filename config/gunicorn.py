@@ -1,7 +1,8 @@
 """gunicorn settings for the web container: `gunicorn -c python:config.gunicorn config.wsgi`.
 
-Listens on 0.0.0.0:8000, logs every request, and, like Django's own logging (LOG_JSON, on when
-DEBUG=False), writes one JSON object per line on stdout for the server's and the access log's lines too.
+Listens on GUNICORN_BIND (127.0.0.1:8000 by default), logs every request, and, like Django's own logging
+(LOG_JSON, on when DEBUG=False), writes one JSON object per line on stdout for the server's and the access
+log's lines too.
 Worker processes: WEB_CONCURRENCY (read by gunicorn itself). Command-line options override these.
 """
 
@@ -10,7 +11,9 @@ import environ
 _env = environ.Env()
 LOG_JSON = _env.bool("LOG_JSON", default=not _env.bool("DEBUG", default=True))
 
-bind = ["0.0.0.0:8000"]
+# Loopback unless told otherwise: docker-compose.yml sets GUNICORN_BIND=0.0.0.0:8000 inside the container,
+# where the published port is what faces the host (and itself binds 127.0.0.1 by default).
+bind = [_env("GUNICORN_BIND", default="127.0.0.1:8000")]
 accesslog = "-"
 errorlog = "-"
 

@@ -166,3 +166,22 @@ def test_atom_feed_with_personal_key_works_without_a_session(client, bob, events
 def test_unknown_category_feed_is_404(client, bob):
     client.force_login(bob)
     assert client.get("/atom/categories/nautical/").status_code == 404
+
+
+def test_public_dashboards_show_anonymous_visitors_confirmed_events_only(client, settings, alice, events):
+    from indicators.models import Event
+
+    settings.WATCHPOST_PUBLIC_DASHBOARDS = True
+    data = read_json(client.get(reverse("export-json"), {"state": "all"}))
+    assert data["filters"]["state"] == "confirmed"
+    assert {e["state"] for e in data["events"]} == {"confirmed"}
+    assert all(e["reviewed_by"] == "" for e in data["events"])
+    csv_rows = read_csv(client.get(reverse("export-csv"), {"state": "all"}))
+    assert {r["state"] for r in csv_rows} == {"confirmed"} and {r["reviewed_by"] for r in csv_rows} == {""}
+    confirmed = Event.objects.filter(state="confirmed").first()
+    page = client.get(f"/events/{confirmed.pk}/").content.decode()
+    assert "Audit trail" not in page and "alice" not in page
+    hidden = Event.objects.exclude(state="confirmed").first()
+    assert client.get(f"/events/{hidden.pk}/").status_code == 404
+    client.force_login(alice)
+    assert "Audit trail" in client.get(f"/events/{confirmed.pk}/").content.decode()

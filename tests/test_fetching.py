@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.feedserver import FeedServer
 from tracker.feeds.fetching import (
     FetchLimits,
     _is_blocked_ip,
@@ -265,6 +266,8 @@ def test_shared_client_reuses_connections(srv):
         ("fe80::1", True),
         ("fd00:ec2::254", True),
         ("::ffff:10.0.0.1", True),
+        ("64:ff9b::a00:1", True),  # NAT64 of 10.0.0.1
+        ("64:ff9b:1::7f00:1", True),  # local-use NAT64
         ("93.184.216.34", False),
         ("2606:4700:4700::1111", False),
     ],
@@ -275,3 +278,25 @@ def test_address_classification(addr, blocked):
 
 def test_allowed_hosts_lets_listed_address_through():
     assert resolve_checked("127.0.0.1", 80, frozenset({"127.0.0.1"})) == ["127.0.0.1"]
+
+
+def test_an_allowed_host_with_a_port_opens_that_port_only(srv):
+    # Listing one internal feed must not open every port of its host: 127.0.0.1:A redirecting to
+    # 127.0.0.1:B (by address, by name or as an integer address) is refused.
+    with FeedServer() as other:
+        other.route("/f", body=RSS)
+        limits = FetchLimits(
+            allowed_hosts=frozenset({f"127.0.0.1:{srv.port}"}), read_timeout=2, total_timeout=10
+        )
+        srv.route("/ok", body=RSS)
+        assert fetch(srv.url("/ok"), now=NOW, limits=limits).status == "ok"
+        for target in (
+            f"http://127.0.0.1:{other.port}/f",
+            f"http://localhost:{other.port}/f",
+            f"http://2130706433:{other.port}/f",
+        ):
+            srv.route("/hop", status=302, redirect_to=target)
+            r = fetch(srv.url("/hop"), now=NOW, limits=limits)
+            assert (r.status, r.error_kind) == ("error", "blocked_address"), (target, r.error_message)
+            assert f"port {other.port}" in r.error_message
+        assert other.requests == []

@@ -2,10 +2,13 @@
 never sit in memory at once. The codebook page documents every field."""
 
 import csv
+import dataclasses
 import json
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+
+from indicators.models import State
 
 from .access import viewer_required
 from .forms import FilterForm
@@ -43,7 +46,11 @@ FIELDS = [
 
 
 def _filters(request):
-    return FilterForm(request.GET).filters()
+    """The export's filters; an anonymous visitor (public dashboards) gets confirmed events only."""
+    filters = FilterForm(request.GET).filters()
+    if not request.user.is_authenticated:
+        filters = dataclasses.replace(filters, state=State.CONFIRMED)
+    return filters
 
 
 def _events(filters):
@@ -55,7 +62,7 @@ def _iso(value):
     return value.isoformat() if value else ""
 
 
-def _row(e):
+def _row(e, *, reviewers=True):
     sources = list(e.sources.all())
     return {
         "id": e.pk,
@@ -71,7 +78,7 @@ def _row(e):
         "origin": e.origin,
         "created_at": _iso(e.created_at),
         "reviewed_at": _iso(e.reviewed_at),
-        "reviewed_by": e.reviewed_by.get_username() if e.reviewed_by else "",
+        "reviewed_by": e.reviewed_by.get_username() if (reviewers and e.reviewed_by) else "",
         "outlets": e.corroboration,
         "sources": [
             {
@@ -107,7 +114,7 @@ def events_csv(request):
         yield "\ufeff"  # BOM: spreadsheets open UTF-8 (French, Russian, Ukrainian text) correctly
         yield writer.writerow(names)
         for e in _events(filters):
-            row = _row(e)
+            row = _row(e, reviewers=request.user.is_authenticated)
             row["sources"] = " ".join(s["url"] for s in row["sources"])
             row["stage"] = row["stage"] or ""
             yield writer.writerow([_csv_safe(row[n]) for n in names])
@@ -139,7 +146,8 @@ def events_json(request):
         yield json.dumps(head, ensure_ascii=False)[:-1] + ', "events": ['
         first = True
         for e in _events(filters):
-            yield ("" if first else ",\n") + json.dumps(_row(e), ensure_ascii=False)
+            row = _row(e, reviewers=request.user.is_authenticated)
+            yield ("" if first else ",\n") + json.dumps(row, ensure_ascii=False)
             first = False
         yield "]}\n"
 

@@ -179,9 +179,12 @@ def feed_health(request):
 
 @viewer_required
 def event_detail(request, pk):
-    event = get_object_or_404(
-        queries.events_with_evidence(Event.objects.all()).prefetch_related("reviews__actor"), pk=pk
+    # Public dashboards show anonymous visitors confirmed events and their sources only: no proposals,
+    # no rejections, no reviewers' names or notes (the template leaves the audit trail out for them).
+    visible = (
+        Event.objects.all() if request.user.is_authenticated else Event.objects.filter(state=State.CONFIRMED)
     )
+    event = get_object_or_404(queries.events_with_evidence(visible).prefetch_related("reviews__actor"), pk=pk)
     return render(request, "tracker/event.html", {"event": event, "can_review": is_analyst(request.user)})
 
 

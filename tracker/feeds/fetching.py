@@ -9,7 +9,8 @@ Defences, all on by default:
 - SSRF guard: the host of every hop is resolved and *every* address checked; the connection is then made
   to a checked address (so a DNS answer that changes between check and connect cannot slip through).
   Private, loopback, link-local (cloud metadata), multicast, reserved and other non-global addresses are
-  refused unless the host or address is listed in `allowed_hosts`;
+  refused unless the host or address is listed in `allowed_hosts` (an entry `host:port` allows that port
+  only; every hop is re-checked by resolved address and port);
 - redirects followed by hand (at most `max_redirects`), each new URL re-checked;
 - connect and read timeouts plus a total deadline, so an endless slow body stops;
 - a cap on *decoded* bytes: gzip/deflate are decompressed here, incrementally and bounded, so a
@@ -101,11 +102,18 @@ class FetchResult:
 # --------------------------------------------------------------------------- address checks
 
 
+# Special-purpose IPv6 ranges that embed or translate to IPv4 addresses (NAT64 well-known and local-use
+# prefixes, RFC 6052 and 8215): a private IPv4 address can hide behind them, so they are refused outright.
+_EMBEDDING_V4 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
 def _is_blocked_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return _is_blocked_ip(ip.ipv4_mapped)
         if ip.sixtofour is not None or ip.teredo is not None:
+            return True
+        if any(ip in network for network in _EMBEDDING_V4):
             return True
     # `is_global` is False for private, loopback, link-local (169.254.169.254 metadata), shared
     # address space (100.64/10), reserved, unspecified and documentation ranges.
@@ -142,16 +150,25 @@ def resolve_checked(host: str, port: int, allowed_hosts: frozenset[str]) -> list
             addresses.append(addr)
     if not addresses:
         raise FetchError("dns", f"host '{host}' has no address")
-    if host in allowed_hosts:
-        return addresses
     for addr in addresses:
         ip = ipaddress.ip_address(addr)
-        if _is_blocked_ip(ip) and addr not in allowed_hosts:
+        if _is_blocked_ip(ip) and not _listed(host, addr, port, allowed_hosts):
             raise BlockedAddressError(
-                f"refused: host '{host}' resolves to {addr}, {_describe(ip)} (SSRF guard). "
-                "If this feed is really meant to be fetched, list the host in FEEDS_SSRF_ALLOWED_HOSTS."
+                f"refused: host '{host}' port {port} resolves to {addr}, {_describe(ip)} (SSRF guard). "
+                "If this feed is really meant to be fetched, list it in FEEDS_SSRF_ALLOWED_HOSTS "
+                f"(as {host}:{port} to allow that port only)."
             )
     return addresses
+
+
+def _listed(host: str, addr: str, port: int, allowed_hosts: frozenset[str]) -> bool:
+    """Is this connection allowed by FEEDS_SSRF_ALLOWED_HOSTS? An entry names a host or an address,
+    optionally with a port (`host:port`, `[v6]:port`); an entry with a port allows that port only."""
+    for name in (host, addr):
+        bracketed = f"[{name}]" if ":" in name else name
+        if name in allowed_hosts or f"{bracketed}:{port}" in allowed_hosts:
+            return True
+    return False
 
 
 class _GuardedBackend(httpcore.SyncBackend):
