@@ -132,3 +132,25 @@ def test_behind_a_trusted_proxy_each_client_address_is_locked_out_on_its_own(cli
 
     response = client.post(SITE_LOGIN, {"username": "alice", "password": "alice-password-1"}, **colleague)
     assert response.status_code == 302
+
+
+def test_password_reset_is_off_without_a_mail_server_and_says_what_to_do(client, settings):
+    settings.EMAIL_HOST = ""
+    for url in ("/accounts/password_reset/", "/accounts/password_reset/done/", "/accounts/reset/done/"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert (
+            "Password reset is off" in response.content.decode()
+            and "changepassword" in response.content.decode()
+        )
+    assert client.post("/accounts/password_reset/", {"email": "alice@example.org"}).status_code == 404
+
+
+def test_password_reset_works_with_a_mail_server(client, settings, alice, mailoutbox):
+    settings.EMAIL_HOST = "smtp.example.org"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    alice.email = "alice@example.org"
+    alice.save()
+    assert client.get("/accounts/password_reset/").status_code == 200
+    response = client.post("/accounts/password_reset/", {"email": "alice@example.org"})
+    assert response.status_code == 302 and len(mailoutbox) == 1
