@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 
@@ -437,3 +438,26 @@ def test_a_temporary_redirect_or_a_taken_address_leaves_the_feed_url_alone(db, s
     poll_feed(moved.id, NOW)
     assert Feed.objects.get(pk=temporary.pk).url == srv.url("/tmp")
     assert Feed.objects.get(pk=moved.pk).url == srv.url("/old")
+
+
+def test_check_beat_says_whether_beat_ran_its_every_minute_entry(db):
+    import time_machine
+    from django.core.management import CommandError, call_command
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    with pytest.raises(CommandError, match="beat has not started yet"):
+        call_command("check_beat")
+    every_minute = IntervalSchedule.objects.create(every=60, period="seconds")
+    task = PeriodicTask.objects.create(
+        name="feeds-enqueue-due", task="watchpost.pipeline.enqueue_due_feeds", interval=every_minute
+    )
+    with pytest.raises(CommandError, match="never run"):
+        call_command("check_beat")
+    PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=NOW)
+    with time_machine.travel(NOW + timedelta(seconds=90), tick=False):
+        out = StringIO()
+        call_command("check_beat", stdout=out)
+        assert "beat ok" in out.getvalue() and "90 s ago" in out.getvalue()
+    with time_machine.travel(NOW + timedelta(minutes=15), tick=False):
+        with pytest.raises(CommandError, match="900 s ago"):
+            call_command("check_beat")
