@@ -61,6 +61,17 @@ def setup_django():
     call_command("migrate", verbosity=0)
 
 
+def empty_tables() -> None:
+    """Remove what a run stored (events, vectors, entries, stories), so each run starts from empty."""
+    from indicators.models import Event
+    from tracker.feeds.models import Entry, EntryVector, Story
+
+    Event.objects.all().delete()
+    EntryVector.objects.all().delete()
+    Entry.objects.all().delete()
+    Story.objects.all().delete()
+
+
 def make_feed(n_entries: int, seed: int = 1, outlet: str = "bench.example", lang: str = "en") -> bytes:
     """A realistic single-language feed: varied headlines (in English, one in ten about the watch list),
     HTML summaries with a tracking script."""

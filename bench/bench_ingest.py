@@ -12,21 +12,12 @@ import statistics
 import time
 from datetime import UTC, datetime
 
-from _feeds_common import make_feed, setup_django
+from _feeds_common import empty_tables, make_feed, setup_django
 
 RUNS = 3
 ENTRIES = 1000
 STORE_TARGET = 2.0
 PIPELINE_TARGET = 15.0
-
-
-def _empty_tables():
-    from indicators.models import Event
-    from tracker.feeds.models import Entry, Story
-
-    Event.objects.all().delete()
-    Entry.objects.all().delete()
-    Story.objects.all().delete()
 
 
 def _encoder_rate(encoder) -> float:
@@ -57,7 +48,7 @@ def main():
         assert len(feedparser.parse(io.BytesIO(data)).entries) == ENTRIES
         base_times.append(time.perf_counter() - t)
         for times, enrich in ((store_times, False), (full_times, True)):
-            _empty_tables()
+            empty_tables()
             t = time.perf_counter()
             stored = store_entries(parse_feed(data, now=now), None, "bench", now)
             result = enrich_entries(stored.new_ids, now) if enrich else None

