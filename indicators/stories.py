@@ -27,10 +27,6 @@ class MergeConflict(Exception):
     """Two stories hold opposite analyst decisions on one indicator: they are left apart."""
 
 
-def _note(event: Event, now, changes: dict, note: str, actor_id=None, actor_label="") -> None:
-    record_edit(event, now=now, changes=changes, note=note, actor_id=actor_id, actor_label=actor_label)
-
-
 def merge_stories(
     from_story_id: int, into_story_id: int, now, *, actor_id=None, actor_label="story merge"
 ) -> int:
@@ -59,13 +55,13 @@ def merge_stories(
             other = staying.get(event.indicator_id)
             if other is None:
                 Event.objects.filter(pk=event.pk).update(story_id=into_story_id)
-                _note(
+                record_edit(
                     event,
-                    now,
-                    {"story": [from_story_id, into_story_id]},
-                    "its story merged into another",
-                    actor_id,
-                    actor_label,
+                    now=now,
+                    changes={"story": [from_story_id, into_story_id]},
+                    note="its story merged into another",
+                    actor_id=actor_id,
+                    actor_label=actor_label,
                 )
             else:
                 _absorb_event(event, other, now, actor_id, actor_label)
@@ -91,13 +87,13 @@ def _absorb_event(event: Event, into: Event, now, actor_id, actor_label) -> None
             reviewed_at=event.reviewed_at,
         )
         into.refresh_from_db()
-    _note(
+    record_edit(
         into,
-        now,
-        changes,
-        f"merged with event {event.pk} (“{event.title[:120]}”): one story",
-        actor_id,
-        actor_label,
+        now=now,
+        changes=changes,
+        note=f"merged with event {event.pk} (“{event.title[:120]}”): one story",
+        actor_id=actor_id,
+        actor_label=actor_label,
     )
     event.delete()
 
@@ -133,12 +129,12 @@ def _split_event(event: Event, new_story: Story, entry_ids, now, actor_id) -> No
     if not EventSource.objects.filter(event=event).exclude(entry_id__in=entry_ids).exists():
         # Every source of the event left: the event goes with them.
         Event.objects.filter(pk=event.pk).update(story=new_story)
-        _note(
+        record_edit(
             event,
-            now,
-            {"story": [event.story_id, new_story.pk]},
-            "its sources were split into a story of their own",
-            actor_id,
+            now=now,
+            changes={"story": [event.story_id, new_story.pk]},
+            note="its sources were split into a story of their own",
+            actor_id=actor_id,
         )
         return
     copy = Event.objects.create(
@@ -167,10 +163,10 @@ def _split_event(event: Event, new_story: Story, entry_ids, now, actor_id) -> No
         note=f"split from event {event.pk}: {len(moved)} source(s) reported another event",
         at=now,
     )
-    _note(
+    record_edit(
         event,
-        now,
-        {"split into event": [event.pk, copy.pk]},
-        f"{len(moved)} source(s) moved to event {copy.pk}",
-        actor_id,
+        now=now,
+        changes={"split into event": [event.pk, copy.pk]},
+        note=f"{len(moved)} source(s) moved to event {copy.pk}",
+        actor_id=actor_id,
     )

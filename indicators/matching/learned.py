@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -97,11 +98,15 @@ class LearnedModel:
         a, b = self.meta.get("calibration") or (1.0, 0.0)
         return _sigmoid(a * logits + b), _sigmoid(x @ self.direction_weights.T + self.direction_bias)
 
+    @cached_property
+    def _examples(self) -> np.ndarray:
+        return self.example_vectors.astype(np.float32)  # stored as float16; converted once, not per match
+
     def neighbours(self, vector: np.ndarray, k: int = 3) -> list[Neighbour]:
         """The k labelled examples most similar to `vector` (cosine), with their labels."""
         if not len(self.example_vectors):
             return []
-        sims = self.example_vectors.astype(np.float32) @ np.asarray(vector, dtype=np.float32)
+        sims = self._examples @ np.asarray(vector, dtype=np.float32)
         top = np.argsort(-sims)[:k]
         return [Neighbour(self.example_titles[i], self.example_labels[i], float(sims[i])) for i in top]
 
