@@ -5,6 +5,7 @@ filesystem transport), so `make run` needs no service. DATABASE_URL and REDIS_UR
 and Redis. Every variable is listed in README.md.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "axes",
+    "csp",
     # Layered top to bottom (import-linter holds it, see CONTRIBUTING.md): news in, interpretation,
     # presentation and mail, and the pipeline that orchestrates a poll.
     "tracker.feeds",
@@ -70,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -141,6 +144,17 @@ AXES_LOCKOUT_CALLABLE = "config.throttling.lockout_response"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "config.throttling.client_ip"
 
+# Password reset (only with EMAIL_HOST): at most this many requests an hour from one address (429 beyond),
+# and at most this many reset mails an hour for one account (config/password_reset.py). django-ratelimit
+# counts in the default cache.
+PASSWORD_RESET_RATE_ADDRESS = env("PASSWORD_RESET_RATE_ADDRESS", default="5/h")
+PASSWORD_RESET_RATE_ACCOUNT = env("PASSWORD_RESET_RATE_ACCOUNT", default="3/h")
+for _name in ("PASSWORD_RESET_RATE_ADDRESS", "PASSWORD_RESET_RATE_ACCOUNT"):
+    if not re.fullmatch(r"[1-9][0-9]*/[1-9]?[0-9]*[smhd]", globals()[_name]):
+        raise ImproperlyConfigured(
+            f"{_name}={globals()[_name]!r} is not a rate: write requests/period, e.g. 5/h, 20/d or 3/15m."
+        )
+
 # --- Security (production) ----------------------------------------------------------------------------
 # With DEBUG=False cookies travel over HTTPS only and plain HTTP is redirected (except /healthz, which
 # the compose health checks call inside the container). HSTS and trusting the proxy's
@@ -157,6 +171,34 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp) on every response: scripts, styles, images and connections from
+# this site only, so even text that slipped past sanitising could not load or run anything. No page has
+# an inline script: figures carry their data as JSON in <script type="application/json"> and
+# static/tracker/watchpost.js draws them with the plotly.js served from here. plotly.js writes its own
+# stylesheet at run time (a style-src 'self' policy blocks it: the browser test saw it), hence
+# 'unsafe-inline' for styles only; CSS cannot run script. CSP_REPORT_ONLY=True sends the same policy as
+# Content-Security-Policy-Report-Only, to try a stricter one without breaking pages.
+from csp.constants import NONE, SELF  # noqa: E402
+
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 # --- Internationalisation -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

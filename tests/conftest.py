@@ -305,3 +305,16 @@ def rules_only(settings, db):
     reset_matching()
     yield
     reset_matching()
+
+
+# --- The cache -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: throttling counts and cached pages do not leak between tests."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+    yield

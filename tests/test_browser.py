@@ -1,6 +1,7 @@
 """End to end in headless Chromium (Debian's /usr/bin/chromium through Playwright) against a live server:
 log in, see the Plotly figures drawn, log an event, confirm a proposal from the keyboard, see the overview
-change; feed text never runs as script; the overview fits a phone screen."""
+change; feed text never runs as script; the overview fits a phone screen; no page breaks its
+Content-Security-Policy."""
 
 import datetime
 from pathlib import Path
@@ -69,6 +70,14 @@ def page(browser, live_server):
     page.dialogs = dialogs
     yield page
     context.close()
+
+
+# Installed before any page script: every CSP violation the page reports, as "directive: blocked URI".
+COLLECT_CSP_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__csp.push(e.effectiveDirective + ': ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile));
+"""
 
 
 def login(page, username, password):
@@ -177,3 +186,53 @@ def test_overview_fits_a_phone_screen(browser, live_server, bob):
         page.screenshot(path=str(ARTIFACTS / "overview-phone.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_no_page_breaks_the_content_security_policy(page, alice):
+    """Every page a user or an admin opens, under the policy the server sends: no violation reported, and
+    the Plotly figures still draw."""
+    from tests.factories import UserFactory
+
+    UserFactory(username="root", is_staff=True, is_superuser=True)
+    proposal = propose("Humanitarian corridor opened near Sumy", "evacuation")
+    FeedFactory(title="Wire")
+    page.add_init_script(COLLECT_CSP_VIOLATIONS)
+    response = page.goto("/accounts/login/")
+    policy = response.headers.get("content-security-policy", "")
+    assert "script-src 'self'" in policy and "object-src 'none'" in policy, policy
+    login(page, "alice", "alice-password-1")
+    pages = {
+        "/": ["fig-timeline", "fig-stages"],
+        "/categories/humanitarian/": [],
+        "/indicators/evacuation/": [],
+        f"/events/{proposal.pk}/": [],
+        "/heatmap/": ["fig-heatmap"],
+        "/feeds/": [],
+        "/review/": [],
+        "/events/new/": [],
+        "/export/": [],
+        "/codebook/": [],
+    }
+    for url, figures in pages.items():
+        page.goto(url)
+        page.wait_for_load_state("load")
+        for fig in figures:
+            page.wait_for_selector(f'[data-figure="{fig}"][data-rendered="true"]')
+        assert page.evaluate("window.__csp") == [], url
+    page.context.clear_cookies()
+    login_admin = page.goto("/admin/login/?next=/admin/")
+    assert login_admin.ok
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "root-password-1")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+    for url in (
+        "/admin/",
+        "/admin/indicators/event/",
+        f"/admin/indicators/event/{proposal.pk}/change/",
+        "/admin/indicators/matchrule/add/",
+    ):
+        page.goto(url)
+        page.wait_for_load_state("load")
+        assert page.evaluate("window.__csp") == [], url
+    assert page.dialogs == []

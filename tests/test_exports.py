@@ -108,10 +108,27 @@ def test_exports_need_an_account_unless_public(client, settings, events):
     assert len(read_csv(client.get(reverse("export-csv")))) == 3
 
 
-def test_bad_filter_values_fall_back_to_defaults(client, bob, events):
+@pytest.mark.parametrize(
+    "query, field, says",
+    [
+        ({"since": "soon"}, "since", "Enter a date as YYYY-MM-DD"),
+        ({"category": "nautical"}, "category", "Select a valid choice"),
+        ({"until": "9999-12-31"}, "until", "Dates go at most a year ahead"),
+        ({"since": "0001-01-01"}, "since", "Dates start on 1 January 2000"),
+        ({"since": "2025-09-01", "until": "2025-08-01"}, "__all__", "The start date is after the end date"),
+        ({"since": "2000-01-01", "until": "2025-08-01"}, "__all__", "at most 5 years"),
+    ],
+)
+def test_a_bad_filter_is_refused_with_what_to_fix(client, bob, events, query, field, says):
     client.force_login(bob)
-    rows = read_csv(client.get(reverse("export-csv"), {"since": "soon", "category": "nautical"}))
-    assert len(rows) == 3
+    as_json = client.get(reverse("export-json"), query)
+    assert as_json.status_code == 400
+    body = as_json.json()
+    assert body["error"].startswith("The export was not made")
+    assert any(says in m for m in body["fields"][field]), body
+    as_csv = client.get(reverse("export-csv"), query)
+    assert as_csv.status_code == 400 and as_csv["Content-Type"].startswith("text/plain")
+    assert says in as_csv.content.decode()
 
 
 def atom(response):

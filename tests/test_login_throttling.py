@@ -154,3 +154,37 @@ def test_password_reset_works_with_a_mail_server(client, settings, alice, mailou
     assert client.get("/accounts/password_reset/").status_code == 200
     response = client.post("/accounts/password_reset/", {"email": "alice@example.org"})
     assert response.status_code == 302 and len(mailoutbox) == 1
+
+
+@pytest.fixture
+def mail_server(settings):
+    settings.EMAIL_HOST = "smtp.example.org"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PASSWORD_RESET_RATE_ADDRESS = "5/h"
+    settings.PASSWORD_RESET_RATE_ACCOUNT = "3/h"
+
+
+def test_password_reset_is_throttled_per_address(client, mail_server, alice, mailoutbox):
+    emails = [f"someone{i}@example.org" for i in range(5)]
+    for email in emails:
+        assert client.post("/accounts/password_reset/", {"email": email}).status_code == 302
+    refused = client.post("/accounts/password_reset/", {"email": "alice@example.org"})
+    assert refused.status_code == 429
+    assert "Too many password reset requests came from your address" in refused.content.decode()
+    assert mailoutbox == []  # alice's reset was refused; the five others name no account
+    # Another address is not held back by this one.
+    other = client.post("/accounts/password_reset/", {"email": "alice@example.org"}, REMOTE_ADDR="192.0.2.7")
+    assert other.status_code == 302 and len(mailoutbox) == 1
+
+
+def test_password_reset_mails_an_account_at_most_three_times_an_hour(client, mail_server, alice, mailoutbox):
+    alice.email = "alice@example.org"
+    alice.save()
+    for i in range(5):
+        response = client.post(
+            "/accounts/password_reset/", {"email": "Alice@Example.org "}, REMOTE_ADDR=f"192.0.2.{10 + i}"
+        )
+        # Always the usual "check your inbox" page: the limit does not reveal whether the account exists.
+        assert response.status_code == 302 and response.url == "/accounts/password_reset/done/"
+    assert len(mailoutbox) == 3
+    assert all(m.to == ["alice@example.org"] for m in mailoutbox)

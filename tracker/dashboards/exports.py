@@ -5,7 +5,7 @@ import csv
 import dataclasses
 import json
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from indicators.models import State
@@ -46,11 +46,21 @@ FIELDS = [
 
 
 def _filters(request):
-    """The export's filters; an anonymous visitor (public dashboards) gets confirmed events only."""
-    filters = FilterForm(request.GET).filters()
+    """(filters, None) for the export, or (None, errors) when a parameter is wrong: a script asking for an
+    impossible range must hear so, not silently get another range. An anonymous visitor (public
+    dashboards) gets confirmed events only."""
+    form = FilterForm(request.GET)
+    if not form.is_valid():
+        return None, {field: [str(m) for m in messages] for field, messages in form.errors.items()}
+    filters = form.filters()
     if not request.user.is_authenticated:
         filters = dataclasses.replace(filters, state=State.CONFIRMED)
-    return filters
+    return filters, None
+
+
+def _problem_text(errors):
+    lines = [f"{'range' if f == '__all__' else f}: {m}" for f, messages in errors.items() for m in messages]
+    return "The export was not made. Fix the query string and ask again:\n" + "\n".join(lines) + "\n"
 
 
 def _events(filters):
@@ -106,7 +116,9 @@ def _csv_safe(value):
 
 @viewer_required
 def events_csv(request):
-    filters = _filters(request)
+    filters, errors = _filters(request)
+    if errors:
+        return HttpResponseBadRequest(_problem_text(errors), content_type="text/plain; charset=utf-8")
     writer = csv.writer(_Echo())
     names = [name for name, _ in FIELDS]
 
@@ -128,7 +140,9 @@ def events_csv(request):
 
 @viewer_required
 def events_json(request):
-    filters = _filters(request)
+    filters, errors = _filters(request)
+    if errors:
+        return JsonResponse({"error": _problem_text(errors).splitlines()[0], "fields": errors}, status=400)
     head = {
         "generated_at": timezone.now().isoformat(),
         "filters": {
