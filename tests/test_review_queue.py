@@ -1,5 +1,5 @@
-"""The review queue: proposed events newest first with their explanation and cluster, decisions by analysts
-only, each landing in the audit trail."""
+"""The review queue: one card per story, newest first, with its outlets and its proposals, each with its
+explanation; decisions by analysts only, each landing in the audit trail."""
 
 import datetime
 
@@ -59,12 +59,12 @@ def test_queue_lists_proposed_events_newest_first_with_explanation_and_cluster(c
     html = response.content.decode()
     assert html.index("Newer proposal") < html.index("Older proposal")
     assert "Already confirmed" not in html
-    assert "2 proposed events" in html
-    item = html[html.index(f'id="event-{older.pk}"') :]
-    item = item[: item.index("</li>\n", item.index("</form>"))]
+    assert "2 stories awaiting review (2 proposed events)" in html
+    item = html[html.index(f'id="card-{older.story_id}"') :]
+    item = item[: item.index("</form>")]
     assert "prisoner-exchange/en/1" in item and "score 0.87" in item
     assert "<mark>prisoner</mark>" in item and "<mark>Ukraine</mark>" in item
-    assert "story carried by 2 outlets" in item
+    assert "Story carried by 2 outlets" in item
     assert "Le Monde: Older proposal" in item and "https://lemonde.example.fr/b" in item
     assert 'value="confirm"' in item and 'value="reject"' in item
     assert 'tabindex="0"' in html and "<kbd>j</kbd>" in html
@@ -204,3 +204,106 @@ def test_queue_paginates_with_a_constant_number_of_queries(client, alice, django
     assert "Proposal number 0" in html and "Proposal number 24" not in html
     assert "page 1 of 2" in html
     assert Event.objects.filter(state="proposed").count() == 25
+
+
+def cards(html):
+    """The story cards of the queue page, as the HTML of each."""
+    parts = html.split('<li class="story-card"')[1:]
+    return [p[: p.index("</ol>\n  </li>")] for p in parts]
+
+
+def test_a_story_in_four_languages_is_one_card_with_every_outlet(client, alice):
+    """The 146-for-146 exchange as four outlets carried it: one story, one card, four outlets listed once;
+    a second indicator proposed on the same story sits in the same card; a proposal with no story is a
+    card of its own."""
+    story = StoryFactory(title="Russia and Ukraine swap 146 prisoners each", outlet_count=4)
+    reports = [
+        ("Wire", "en", "Russia and Ukraine swap 146 prisoners each"),
+        ("Le Quotidien", "fr", "Échange de 146 prisonniers entre Moscou et Kyiv"),
+        ("Ukrinform", "uk", "Україна повернула додому 146 захисників"),
+        ("Broadcaster", "en", "Ukrainian soldiers come home in 146-for-146 exchange"),
+    ]
+    for i, (outlet, lang, title) in enumerate(reports):
+        EntryFactory(
+            story=story,
+            title=title,
+            link=f"https://{outlet.lower().replace(' ', '')}.example/{i}",
+            outlet=outlet,
+            lang=lang,
+        )
+    day = timezone.localdate() - datetime.timedelta(days=1)
+    exchange = log(
+        "prisoner-exchange",
+        "advance",
+        day,
+        title=reports[0][2],
+        origin="feed",
+        story_id=story.pk,
+        sources=[{"url": "https://wire.example/0", "outlet": "Wire", "language": "en"}],
+        actor_label="matcher",
+        now=timezone.now() - datetime.timedelta(minutes=3),
+    )
+    civilians = log(
+        "evacuation",
+        "advance",
+        day,
+        title="Civilians among those returned",
+        origin="feed",
+        story_id=story.pk,
+        sources=[{"url": "https://ukrinform.example/2", "outlet": "Ukrinform"}],
+        actor_label="matcher",
+        now=timezone.now() - datetime.timedelta(minutes=2),
+    )
+    alone = log(
+        "sanctions-pressure",
+        "advance",
+        day,
+        title="A lone report of new sanctions",
+        origin="feed",
+        sources=[{"url": "https://other.example/x", "outlet": "Other"}],
+        actor_label="matcher",
+        now=timezone.now() - datetime.timedelta(minutes=10),
+    )
+    client.force_login(alice)
+    html = client.get(QUEUE).content.decode()
+
+    assert "2 stories awaiting review (3 proposed events)" in html
+    first, second = cards(html)
+    for outlet, lang, title in reports:
+        assert first.count(f"{outlet}: ") == 1 and title in first and f"· {lang}" in first, outlet
+    assert "Story carried by 4 outlets" in first and "2 indicators proposed" in first
+    assert f'id="event-{exchange.pk}"' in first and f'id="event-{civilians.pk}"' in first
+    assert first.count('value="confirm"') == 2  # one decision per proposed indicator
+    assert "A lone report of new sanctions" in second and f'id="event-{alone.pk}"' in second
+    assert html.count('class="story-card"') == 2
+
+    # Confirming the story's exchange event leaves the card with its other proposal.
+    client.post(f"/review/{exchange.pk}/", {"action": "confirm"})
+    html = client.get(QUEUE).content.decode()
+    assert "2 stories awaiting review (2 proposed events)" in html
+    assert f'id="event-{exchange.pk}"' not in html and f'id="event-{civilians.pk}"' in html
+
+
+def test_queue_pages_count_stories_not_events(client, alice):
+    from tracker.dashboards import views
+
+    story = StoryFactory(title="One story, many indicators", outlet_count=3)
+    day = timezone.localdate() - datetime.timedelta(days=1)
+    for i, slug in enumerate(("prisoner-exchange", "evacuation", "civilian-infrastructure-protection")):
+        log(
+            slug,
+            "advance",
+            day,
+            title=f"Proposal {slug}",
+            origin="feed",
+            story_id=story.pk,
+            sources=[{"url": f"https://w.example/{i}", "outlet": "W"}],
+            actor_label="matcher",
+        )
+    for i in range(views.QUEUE_PER_PAGE):
+        propose(f"Separate story {i}", minutes_ago=i + 1)
+    client.force_login(alice)
+    html = client.get(QUEUE).content.decode()
+    assert f"{views.QUEUE_PER_PAGE + 1} stories awaiting review" in html and "page 1 of 2" in html
+    assert len(cards(html)) == views.QUEUE_PER_PAGE
+    assert cards(html)[0].count('class="queue-item"') == 3  # the newest story keeps all three proposals

@@ -6,7 +6,6 @@ import datetime
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,9 +17,9 @@ from indicators.matching.versions import matching_mode
 from indicators.models import Category, Event, Indicator, Origin, State
 from indicators.services import edit_event, indicator_trends, record_event, review_event
 from tracker.feeds import enrichment
-from tracker.feeds.models import Entry, Feed
+from tracker.feeds.models import Feed
 
-from . import figures, queries
+from . import figures, queries, review
 from .access import analyst_required, is_analyst, viewer_required
 from .atom import feed_key
 from .exports import FIELDS
@@ -222,15 +221,7 @@ def log_event(request):
 
 @analyst_required
 def review_queue(request):
-    proposed = queries.events_with_evidence(
-        Event.objects.filter(state=State.PROPOSED).order_by("-created_at", "-id")
-    ).prefetch_related(
-        Prefetch(
-            "story__entries",
-            queryset=Entry.objects.only("id", "story_id", "title", "link", "outlet", "lang", "published_at"),
-        )
-    )
-    page = _page(request, proposed, QUEUE_PER_PAGE)
+    page = review.proposed_cards(request.GET.get("page"), QUEUE_PER_PAGE)
     return render(
         request,
         "tracker/review_queue.html",
