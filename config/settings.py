@@ -256,6 +256,16 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 # A digest whose SMTP delivery fails is retried after about this many seconds, doubling each time.
 WATCHPOST_DIGEST_RETRY_BACKOFF = env.int("WATCHPOST_DIGEST_RETRY_BACKOFF", default=60)
 WATCHPOST_DIGEST_RETRY_BACKOFF_MAX = env.int("WATCHPOST_DIGEST_RETRY_BACKOFF_MAX", default=3600)
+# A digest claimed for sending ("sending") longer than this many seconds had its worker die mid-send
+# (SIGKILL, a lost machine): the digest beat task puts it back to "failed" and sends it again. It must
+# outlast any real send (every SMTP exchange may take EMAIL_TIMEOUT), or a slow send could go out twice.
+WATCHPOST_DIGEST_SEND_LEASE = env.int("WATCHPOST_DIGEST_SEND_LEASE", default=15 * 60)
+if WATCHPOST_DIGEST_SEND_LEASE < 10 * EMAIL_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"WATCHPOST_DIGEST_SEND_LEASE={WATCHPOST_DIGEST_SEND_LEASE} s is shorter than ten times "
+        f"EMAIL_TIMEOUT ({EMAIL_TIMEOUT} s): a digest still being sent could be taken for stuck and sent "
+        "twice. Raise the lease (default 900) or lower EMAIL_TIMEOUT."
+    )
 
 # --- Celery -------------------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")

@@ -1,3 +1,5 @@
+import datetime
+
 from django.contrib import admin, messages
 from django.utils import timezone
 
@@ -11,7 +13,7 @@ class DigestDeliveryInline(admin.TabularInline):
     model = DigestDelivery
     extra = 0
     can_delete = False
-    fields = ("week", "status", "recipient", "attempts", "sent_at", "last_error")
+    fields = ("week", "status", "recipient", "attempts", "claimed_at", "sent_at", "last_error")
     readonly_fields = fields
     ordering = ("-week",)
     show_change_link = True
@@ -51,10 +53,42 @@ class SubscriptionAdmin(admin.ModelAdmin):
         schedule.save_subscription(obj, now=timezone.now())
 
 
+class ClaimFilter(admin.SimpleListFilter):
+    """Digests being sent: still within their lease, or whose worker stopped mid-send (lease run out)."""
+
+    title = "claim"
+    parameter_name = "claim"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("live", "Sending, within its lease"),
+            ("expired", "Sending, lease run out (worker stopped)"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        expired = sending.expired_claims(now).values("pk")
+        if self.value() == "live":
+            return queryset.filter(status=DigestDelivery.Status.SENDING).exclude(pk__in=expired)
+        if self.value() == "expired":
+            return queryset.filter(pk__in=expired)
+        return queryset
+
+
 @admin.register(DigestDelivery)
 class DigestDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("week", "subscription", "status", "recipient", "attempts", "sent_at", "last_error")
-    list_filter = ("status", "week")
+    list_display = (
+        "week",
+        "subscription",
+        "status",
+        "recipient",
+        "attempts",
+        "claimed_at",
+        "lease",
+        "sent_at",
+        "last_error",
+    )
+    list_filter = ("status", ClaimFilter, "week")
     search_fields = ("recipient", "subject", "week")
     readonly_fields = [f.name for f in DigestDelivery._meta.fields]
     actions = ["send_again", "release"]
@@ -83,6 +117,22 @@ class DigestDeliveryAdmin(admin.ModelAdmin):
             f"{released} digest(s) released: “Send again” will send them.",
             messages.SUCCESS if released else messages.WARNING,
         )
+
+    @admin.display(description="lease")
+    def lease(self, obj):
+        """For a digest in "sending": when its claim runs out, or that it ran out and what happens next."""
+        ends = sending.lease_ends_at(obj)
+        if ends is None:
+            return ""
+        at = f"{ends.astimezone(datetime.UTC):%Y-%m-%d %H:%M} UTC"
+        if ends > timezone.now():
+            return f"runs out at {at}"
+        if obj.attempts >= sending.AUTO_RELEASE_MAX_ATTEMPTS:
+            return (
+                f"ran out at {at}; not released automatically after {obj.attempts} attempts: check the "
+                "mail log, then release it"
+            )
+        return f"ran out at {at}: released on the next digest run"
 
     def has_add_permission(self, request):
         return False

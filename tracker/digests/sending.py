@@ -6,12 +6,20 @@ returned 1, inside a transaction that also holds the subscription's row lock. Tw
 delivered twice or run again after a retry all race for the same UPDATE: one wins, the others see 0 and
 send nothing. A send that fails on the transport puts the row back to failed (retried by the task with
 backoff); the subscription's schedule has already moved on, so the next week is never blocked.
+
+A worker killed mid-send (SIGKILL, a lost machine) leaves its row in "sending". The claim is a lease
+(WATCHPOST_DIGEST_SEND_LEASE): the digest beat task calls `release_expired_claims`, which puts a row
+claimed longer ago than that back to "failed" (a conditional UPDATE, safe to run twice) and returns it to
+be sent again. A digest that keeps killing its worker is released AUTO_RELEASE_MAX_ATTEMPTS times at most,
+then left in "sending" for an admin (the admin's "Release" action, after checking the mail log).
 """
 
+import datetime
 import logging
 import smtplib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
@@ -23,6 +31,9 @@ from .schedule import due_at
 from .weeks import IsoWeek
 
 log = logging.getLogger(__name__)
+
+# Claims this many times or more (each kill is one) are no longer released automatically.
+AUTO_RELEASE_MAX_ATTEMPTS = 3
 
 
 class DigestTransportError(Exception):
@@ -87,9 +98,11 @@ def claim_and_send(subscription_id, week, now):
 
 
 def _finish(delivery, status, **fields):
-    DigestDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-        status=status, **fields
-    )
+    # Only this claim's row: if this worker outlived its lease and the row was released and claimed
+    # again (attempts went up), the newer claim's outcome is not overwritten.
+    DigestDelivery.objects.filter(
+        pk=delivery.pk, status=DeliveryStatus.SENDING, attempts=delivery.attempts
+    ).update(status=status, **fields)
     return Outcome(
         delivery.subscription_id,
         delivery.week,
@@ -157,6 +170,58 @@ def release(delivery_id, *, now):
             last_error=f"Released for a resend by an admin at {now:%Y-%m-%d %H:%M} UTC.",
         )
     )
+
+
+def send_lease():
+    """How long a claim may stay in "sending" before its worker is taken for dead."""
+    return datetime.timedelta(seconds=settings.WATCHPOST_DIGEST_SEND_LEASE)
+
+
+def lease_ends_at(delivery):
+    """When the claim of a delivery in "sending" runs out; None for a delivery in any other state."""
+    if delivery.status != DeliveryStatus.SENDING or delivery.claimed_at is None:
+        return None
+    return delivery.claimed_at + send_lease()
+
+
+def expired_claims(now):
+    """Deliveries still in "sending" whose lease ran out at `now`: their worker stopped mid-send."""
+    return DigestDelivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=now - send_lease())
+
+
+def release_expired_claims(now):
+    """Put the deliveries whose worker stopped mid-send (lease run out) back to "failed", with the reason
+    in last_error, so that they are claimed and sent again. Returns [(subscription_id, week)] released,
+    for the caller to send. Each release is a conditional UPDATE on the row's claim (status and claimed_at):
+    two callers, or a run twice, release a claim once, and never a newer claim of the same row."""
+    lease = send_lease()
+    stale = expired_claims(now).filter(attempts__lt=AUTO_RELEASE_MAX_ATTEMPTS)
+    released = []
+    for pk, subscription_id, week, claimed_at in stale.values_list(
+        "pk", "subscription_id", "week", "claimed_at"
+    ):
+        message = (
+            f"worker stopped while sending (claimed at {_utc(claimed_at)}); released for retry after "
+            f"its lease of {_duration(lease)} ran out, at {_utc(now)}"
+        )
+        won = DigestDelivery.objects.filter(
+            pk=pk, status=DeliveryStatus.SENDING, claimed_at=claimed_at
+        ).update(status=DeliveryStatus.FAILED, last_error=message)
+        if won:
+            log.warning("Digest %s for subscription %s: %s", week, subscription_id, message)
+            released.append((subscription_id, week))
+    return released
+
+
+def _utc(moment):
+    return f"{moment.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _duration(delta):
+    seconds = int(delta.total_seconds())
+    if seconds % 60:
+        return f"{seconds} s"
+    return f"{seconds // 60} min"
 
 
 def is_permanent(exc):

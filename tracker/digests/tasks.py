@@ -12,9 +12,15 @@ MAX_RETRIES = 6
 
 @shared_task(name="tracker.digests.tasks.send_due_digests")
 def send_due_digests():
-    """Beat task: one send_digest task per subscriber whose digest is due now. Returns their task ids."""
-    due = schedule.due_subscriptions(timezone.now())
-    return {"dispatched": [send_digest.delay(pk, str(week)).id for pk, week in due]}
+    """Beat task: release the digests whose worker died mid-send (their lease ran out), then one
+    send_digest task per released digest and per subscriber whose digest is due now. Returns the ids."""
+    now = timezone.now()
+    released = sending.release_expired_claims(now)
+    due = schedule.due_subscriptions(now)
+    return {
+        "released": len(released),
+        "dispatched": [send_digest.delay(pk, str(week)).id for pk, week in [*released, *due]],
+    }
 
 
 @shared_task(bind=True, name="tracker.digests.tasks.send_digest", max_retries=MAX_RETRIES)
