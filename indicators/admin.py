@@ -1,7 +1,10 @@
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from tracker.feeds.admin import EntryAdmin, StoryAdmin
 from tracker.feeds.models import Entry, Story
@@ -186,6 +189,7 @@ class MatcherModelAdmin(admin.ModelAdmin):
         "trained_on",
         "validation",
         "holdout",
+        "compare_link",
     )
     exclude = ("data",)
     actions = ["make_active", "roll_back", "compare_with_active"]
@@ -221,18 +225,49 @@ class MatcherModelAdmin(admin.ModelAdmin):
 
     @admin.action(description="Compare with the active version on stored entries")
     def compare_with_active(self, request, queryset):
-        from indicators.matching.learned import LearnedModel
-        from indicators.matching.retraining import compare_with_active
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to compare.", messages.ERROR)
+            return None
+        return redirect("admin:indicators_matchermodel_compare", queryset.get().pk)
 
-        for row in queryset:
-            changes = compare_with_active(LearnedModel.from_bytes(row.data))
-            examples = "; ".join(f"{c['indicator']}: {c['title'][:60]}" for c in changes["gained"][:3])
-            self.message_user(
-                request,
-                f"{row.version} on {changes['entries']} stored entries: {len(changes['gained'])} gained, "
-                f"{len(changes['lost'])} lost, {len(changes['flipped'])} direction changed"
-                + (f" (gained e.g. {examples})" if examples else ""),
-            )
+    @admin.display(description="on stored entries")
+    def compare_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("admin:indicators_matchermodel_compare", args=[obj.pk])
+        return format_html('<a href="{}">What it would gain and lose against the active version</a>', url)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.compare_view)
+        return [
+            path("<int:pk>/compare/", view, name="indicators_matchermodel_compare"),
+            *super().get_urls(),
+        ]
+
+    def compare_view(self, request, pk):
+        """The dry-run of a model version: what it would propose differently from the active one on the
+        latest stored entries, entry by entry (nothing is changed)."""
+        from indicators.matching.learned import LearnedModel
+        from indicators.matching.retraining import COMPARE_ENTRIES, compare_with_active
+
+        row = get_object_or_404(MatcherModel, pk=pk)
+        if not self.has_view_permission(request, row):
+            raise PermissionDenied
+        changes = compare_with_active(LearnedModel.from_bytes(row.data))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Dry-run of matcher {row.version} on stored entries",
+            "row": row,
+            "changes": changes,
+            "limit": COMPARE_ENTRIES,
+            "sections": [
+                ("gained", "Gained: proposed by this version, not by the active one"),
+                ("lost", "Lost: proposed by the active version, not by this one"),
+                ("flipped", "Direction changed"),
+            ],
+        }
+        return render(request, "admin/indicators/matchermodel/compare.html", context)
 
 
 # Stories are news in (tracker.feeds.admin); merging and splitting them moves events, so the actions that

@@ -5,6 +5,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
+from .matching import versions
 from .matching.dryrun import dry_run_rule
 from .models import MatchRule, ScopeTerm
 
@@ -100,6 +101,7 @@ class MatchRuleAdmin(admin.ModelAdmin):
             "dryrun_gained": dryrun.gained[:SHOWN] if dryrun else [],
             "dryrun_lost": dryrun.lost[:SHOWN] if dryrun else [],
             "dryrun_flipped": dryrun.flipped[:SHOWN] if dryrun else [],
+            "candidate_models": versions.candidates(),
             **(extra_context or {}),
         }
         return self.render_change_form(request, context, add=add, change=not add, obj=obj, form_url=form_url)

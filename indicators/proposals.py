@@ -93,6 +93,7 @@ def _explanation(match) -> dict:
         "model": match.model,
         "probability": match.probability,
         "neighbours": [n.as_dict() for n in match.neighbours],
+        "frames": list(match.frames),
     }
 
 

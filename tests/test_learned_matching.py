@@ -14,7 +14,7 @@ import pytest
 from indicators.matching import versions
 from indicators.matching.evaluate import DEFAULT_FILE, load_labelled
 from indicators.matching.retraining import retrain
-from indicators.models import Event, Indicator, MatcherModel, State
+from indicators.models import Event, Indicator, MatcherModel, MatchRule, State
 from indicators.proposals import propose_for_entries
 from indicators.services import review_event
 from tests.conftest import reset_matching
@@ -175,6 +175,8 @@ def test_a_worse_candidate_is_stored_but_not_activated_and_admins_can_switch_and
     learned, spoilt_labelled, admin_client
 ):
     shipped = MatcherModel.objects.get(active=True)
+    swap = entry(SWAP)
+    embed_entries([swap.pk], NOW)
     result = retrain(NOW, file=spoilt_labelled)
     candidate = result.row
     assert not result.activated and f"kept {shipped.version}" in result.message
@@ -185,6 +187,26 @@ def test_a_worse_candidate_is_stored_but_not_activated_and_admins_can_switch_and
     changelist = "/admin/indicators/matchermodel/"
     page = admin_client.get(changelist).content.decode()
     assert shipped.version in page and candidate.version in page
+
+    # The dry-run of the candidate: what it would lose against the active version, entry by entry.
+    compare = admin_client.post(
+        changelist, {"action": "compare_with_active", "_selected_action": [candidate.pk]}
+    )
+    assert compare.status_code == 302
+    page = admin_client.get(compare.url).content.decode()
+    lost = page[page.index('id="compare-lost"') : page.index('id="compare-flipped"')]
+    assert SWAP in lost and "prisoner-exchange" in lost and "advance → —" in lost
+    assert (
+        f"Matcher <strong>{candidate.version}</strong> against the active <strong>{shipped.version}" in page
+    )
+    # The rule dry-run names the waiting candidate, with a link to that page.
+    rule = MatchRule.objects.filter(indicator__slug="prisoner-exchange", language="en").first()
+    fields = ("terms", "reverse_terms", "reverse_cues", "exclusions")
+    data = {"indicator": rule.indicator_id, "language": "en", "enabled": "on", "weight": "1.0"}
+    data.update({f: getattr(rule, f) for f in fields}, _dryrun="Dry-run against stored entries")
+    html = admin_client.post(f"/admin/indicators/matchrule/{rule.pk}/change/", data).content.decode()
+    candidates = html[html.index('id="dryrun-candidates"') :]
+    assert f'href="{compare.url}">{candidate.version}</a>' in candidates
     admin_client.post(changelist, {"action": "make_active", "_selected_action": [candidate.pk]})
     assert MatcherModel.objects.get(active=True) == candidate
     assert versions.active_model().version == candidate.version

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .engine import MATCH_THRESHOLD, Match
-from .learned import LearnedModel, Neighbour, rule_features
+from .learned import LearnedModel, Neighbour
 
 
 @dataclass
@@ -29,6 +29,9 @@ class Signal(Match):
     probability: float | None = None  # the model's P(indicator), None in rules-only mode
     model: str = ""  # the model version, "" in rules-only mode
     neighbours: list[Neighbour] = field(default_factory=list)
+    frames: list[str] = field(
+        default_factory=list
+    )  # how the report frames it (frames.py), if the model reads it
 
     def as_dict(self) -> dict:
         out = super().as_dict()
@@ -36,6 +39,7 @@ class Signal(Match):
             probability=self.probability,
             model=self.model,
             neighbours=[n.as_dict() for n in self.neighbours],
+            frames=list(self.frames),
         )
         return out
 
@@ -92,6 +96,7 @@ def _signal(slug, probability, reverse, verdict, analysis, model) -> Signal:
         theatre_cues=list(analysis["theatre_cues"]),
         probability=round(probability, 3),
         model=model.version,
+        frames=sorted(analysis.get("frames", {})) if model.uses_frames else [],
     )
 
 
@@ -121,7 +126,7 @@ class CombinedMatcher:
             from tracker.feeds.embeddings import entry_text
 
             vector = self.encoder.embed([entry_text(title, summary)])[0]
-        rules = rule_features(analysis, self.model.indicators)[None, :]
+        rules = self.model.rule_features(analysis)[None, :]
         [signals] = combine(self.model, np.asarray(vector)[None, :], rules, [scope], [analysis])
         if signals:
             neighbours = self.model.neighbours(vector)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from tracker.feeds.languages import FUNCTION_WORDS as STOPWORDS
 from tracker.feeds.languages import LANGUAGES, detect_language
 
+from . import frames
 from .text import normalise, stem, stems, tokenise
 
 MATCH_THRESHOLD = 0.5
@@ -324,6 +325,7 @@ class Matcher:
             "theatre_cues": theatre_cues,
             "off_theatre_cues": off_cues,
             "verdicts": verdicts,
+            "frames": frames.found(title, summary, lang),
         }
 
     def _hits(self, title: str, summary: str, lang: str) -> dict[int, _Hit]:

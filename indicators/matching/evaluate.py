@@ -62,7 +62,11 @@ def _model_section(model, rows, matcher, encoder, errors: bool) -> None:
     report, intervals = training.evaluate_model(model, rows, matcher, encoder)
     print(quality.format_report(f"-- rules + learned model {model.version} --", report, intervals))
     prepared = training.prepare(
-        training.labelled_examples(rows, ("dev", "test", "holdout")), matcher, encoder, model.indicators
+        training.labelled_examples(rows, ("dev", "test", "holdout")),
+        matcher,
+        encoder,
+        model.indicators,
+        model.uses_frames,
     )
     probs, _ = model.probabilities(prepared.vectors, prepared.rules)
     outcomes = [[slug in e.labels for slug in model.indicators] for e in prepared.examples]

@@ -20,12 +20,16 @@ from functools import cached_property
 
 import numpy as np
 
+from . import frames
+
 REVERSE = "reverse"
 
 
-def rule_features(analysis: dict, indicators: list[str]) -> np.ndarray:
+def rule_features(analysis: dict, indicators: list[str], with_frames: bool = False) -> np.ndarray:
     """Per indicator: the best rule score, reverse (1/0) and fired (1/0), from `Matcher.analyse`. Rules
-    count as evidence in the theatre only (elsewhere the features are 0, as when they are not scored)."""
+    count as evidence in the theatre only (elsewhere the features are 0, as when they are not scored).
+    With `with_frames`, then the report's frames (`frames.FRAMES`: conditional, negated, denial,
+    prospective), wherever it is."""
     index = {slug: i for i, slug in enumerate(indicators)}
     out = np.zeros(3 * len(indicators), dtype=np.float32)
     n = len(indicators)
@@ -37,6 +41,8 @@ def rule_features(analysis: dict, indicators: list[str]) -> np.ndarray:
         out[i] = verdict["score"]
         out[n + i] = 1.0 if verdict["direction"] == REVERSE else 0.0
         out[2 * n + i] = 1.0
+    if with_frames:
+        return np.concatenate([out, frames.vector(analysis.get("frames", {}))])
     return out
 
 
@@ -81,6 +87,14 @@ class LearnedModel:
     meta: dict = field(default_factory=dict)
 
     # ---------------------------------------------------------------- prediction
+
+    @property
+    def uses_frames(self) -> bool:
+        """Whether it reads the frame features (models trained before them do not)."""
+        return bool(self.meta.get("frames"))
+
+    def rule_features(self, analysis: dict) -> np.ndarray:
+        return rule_features(analysis, self.indicators, with_frames=self.uses_frames)
 
     def threshold_for(self, scope: str) -> float | None:
         """The probability an entry needs, by the rules' theatre scope: none for another theatre."""

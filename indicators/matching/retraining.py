@@ -90,22 +90,46 @@ def _indicators() -> list[str]:
 
 def compare_with_active(candidate, limit: int = COMPARE_ENTRIES) -> dict:
     """What the candidate would propose differently from the active model on the latest stored entries
-    that have a vector: {"entries", "gained": [...], "lost": [...], "flipped": [...]} (title, indicator)."""
+    that have a vector: {"entries", "active", "candidate", "gained": [...], "lost": [...], "flipped":
+    [...]}, each change with the entry, its title and link, the indicator, the direction before and after
+    and the probability that decided it."""
     encoder = get_encoder()
-    active = CombinedMatcher(get_matcher(), versions.active_model(), encoder)
+    current = versions.active_model()
+    active = CombinedMatcher(get_matcher(), current, encoder)
     proposed = CombinedMatcher(get_matcher(), candidate, encoder)
     entries = list(Entry.objects.filter(vector__isnull=False).select_related("feed").order_by("-id")[:limit])
     vectors = vectors_for([e.pk for e in entries])
-    out = {"entries": len(entries), "gained": [], "lost": [], "flipped": []}
+    out = {
+        "entries": len(entries),
+        "active": current.version if current else "rules only",
+        "candidate": candidate.version,
+        "gained": [],
+        "lost": [],
+        "flipped": [],
+    }
     for entry in entries:
         text = entry_text(entry)
         args = (text.title, text.summary, text.lang, text.theatre)
-        before = {m.indicator: m.direction for m in active.match(*args, vector=vectors.get(entry.pk))}
-        after = {m.indicator: m.direction for m in proposed.match(*args, vector=vectors.get(entry.pk))}
+        before = {m.indicator: m for m in active.match(*args, vector=vectors.get(entry.pk))}
+        after = {m.indicator: m for m in proposed.match(*args, vector=vectors.get(entry.pk))}
         for slug in sorted(set(before) | set(after)):
             kind = "gained" if slug not in before else "lost" if slug not in after else None
-            if kind is None and before[slug] != after[slug]:
+            if kind is None and before[slug].direction != after[slug].direction:
                 kind = "flipped"
             if kind:
-                out[kind].append({"entry": entry.pk, "title": entry.title[:200], "indicator": slug})
+                out[kind].append(_change(entry, slug, before.get(slug), after.get(slug)))
     return out
+
+
+def _change(entry, slug, before, after) -> dict:
+    deciding = after or before
+    return {
+        "entry": entry.pk,
+        "title": entry.title[:200],
+        "link": entry.link if (entry.link or "").startswith(("http://", "https://")) else "",
+        "indicator": slug,
+        "before": before.direction if before else "",
+        "after": after.direction if after else "",
+        "probability": getattr(deciding, "probability", None),
+        "frames": list(getattr(deciding, "frames", []) or []),
+    }

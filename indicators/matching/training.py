@@ -29,6 +29,7 @@ from tracker.feeds.embeddings import entry_text
 from tracker.feeds.encoder import MAX_CHARS
 
 from .combined import gate
+from .frames import FRAMES
 from .learned import REVERSE, LearnedModel, features, rule_features
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.3, 0.91, 0.05))
 NO_CUE_GRID = (None, 0.6, 0.7, 0.8, 0.9)
 TARGET_PRECISION = 0.90
 MIN_DIRECTION_EXAMPLES = 3  # of each direction, for an indicator's own direction model
+FRAME_FEATURES = True  # new models read the frames (frames.py) beside the vector and the rules
 
 
 @dataclass
@@ -143,10 +145,14 @@ def embed_texts(texts: list[str], encoder) -> np.ndarray:
     return np.array([cache[k] for k in keys], dtype=np.float32).reshape(len(texts), encoder.dim)
 
 
-def prepare(examples: list[Example], matcher, encoder, indicators: list[str]) -> Prepared:
+def prepare(
+    examples: list[Example], matcher, encoder, indicators: list[str], with_frames: bool = FRAME_FEATURES
+) -> Prepared:
+    """Vectors, rule evidence (and frames) and gates of `examples`. To score an existing model, pass its
+    own `with_frames` (`model.uses_frames`): models trained before the frame features do not read them."""
     analyses = [matcher.analyse(e.title, e.summary, lang=e.lang, theatre=e.theatre) for e in examples]
-    rules = np.array([rule_features(a, indicators) for a in analyses], dtype=np.float32)
-    rules = rules.reshape(len(examples), 3 * len(indicators))
+    rules = np.array([rule_features(a, indicators, with_frames) for a in analyses], dtype=np.float32)
+    rules = rules.reshape(len(examples), 3 * len(indicators) + (len(FRAMES) if with_frames else 0))
     vectors = embed_texts([e.text for e in examples], encoder)
     return Prepared(examples, vectors, rules, [gate(a) for a in analyses], analyses)
 
@@ -179,7 +185,7 @@ def _direction_model(x, prepared: Prepared, slug: str, index: int, n_indicators:
     # Too few of one direction: the indicator's prior, moved by what the rules read as reverse.
     share = (y.sum() + 1) / (len(y) + 2)
     weights = np.zeros(x.shape[1], np.float32)
-    weights[x.shape[1] - 2 * n_indicators + index] = 4.0  # the rules' "reverse" feature of this indicator
+    weights[prepared.vectors.shape[1] + n_indicators + index] = 4.0  # the rules' "reverse" of this indicator
     return weights, np.float32(np.log(share / (1 - share)) - 2.0)
 
 
@@ -202,7 +208,7 @@ def fit(prepared: Prepared, indicators: list[str], c: float, version: str, encod
         example_vectors=prepared.vectors[labelled].astype(np.float16),
         example_titles=[prepared.examples[i].title for i in labelled],
         example_labels=[_label_text(prepared.examples[i].labels) for i in labelled],
-        meta={"C": c},
+        meta={"C": c, "frames": prepared.rules.shape[1] > 3 * n},
     )
 
 
@@ -240,7 +246,8 @@ def evaluate_model(model: LearnedModel, rows: list[dict], matcher, encoder):
     from .quality import bootstrap, score_predictions
 
     examples = labelled_examples(rows, splits=tuple({r.get("split") for r in rows}))
-    report = score_predictions(model, prepare(examples, matcher, encoder, model.indicators), rows)
+    prepared = prepare(examples, matcher, encoder, model.indicators, model.uses_frames)
+    report = score_predictions(model, prepared, rows)
     return report, bootstrap(report)
 
 

@@ -128,6 +128,14 @@ def save_candidate(model: LearnedModel, *, now, validation: dict, holdout: dict,
     )
 
 
+def candidates(limit: int = 5):
+    """Versions trained and never active yet, newest first: what an admin may compare and activate."""
+    from indicators.models import MatcherModel
+
+    rows = MatcherModel.objects.filter(active=False, activated_at__isnull=True).defer("data")
+    return list(rows.order_by("-created_at")[:limit])
+
+
 def _f1(figures: dict) -> float:
     return float((figures or {}).get("f1") or 0.0)
 
