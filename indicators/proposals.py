@@ -14,7 +14,7 @@ Confirming stays a human act. Safe to run twice on the same entries.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -53,26 +53,38 @@ def entry_text(entry) -> EntryText:
     return EntryText(entry.title or "", summary[:SUMMARY_LIMIT], lang, bool(feed and feed.theatre))
 
 
-def match_entry(matcher, entry, vector=None):
-    """The matches of one stored entry: the combined matcher reads its stored vector, the rules alone
-    (dry-runs) do not need one."""
+def match_entry(matcher, entry, vector=None, analysis=None):
+    """The matches of one stored entry: the combined matcher reads its stored vector (and the rules'
+    analysis the gate already made, if given), the rules alone (dry-runs) do not need one."""
     text = entry_text(entry)
     if isinstance(matcher, CombinedMatcher):
-        return matcher.match(text.title, text.summary, lang=text.lang, theatre=text.theatre, vector=vector)
+        return matcher.match(
+            text.title, text.summary, lang=text.lang, theatre=text.theatre, vector=vector, analysis=analysis
+        )
     return matcher.match(text.title, text.summary, lang=text.lang, theatre=text.theatre)
 
 
-def entries_worth_reading(entry_ids) -> list[int]:
+@dataclass
+class Reading:
+    """The gate's verdict on entries: those worth embedding and matching, and the rules' analysis of
+    each entry read (handed to `propose_for_entries`, so that no text is analysed twice)."""
+
+    worth: list[int] = field(default_factory=list)
+    analyses: dict[int, dict] = field(default_factory=dict)
+
+
+def entries_worth_reading(entry_ids) -> Reading:
     """The cheap lexical gate before the encoder: entries with a theatre cue (or from a theatre feed), or
-    with no theatre cue but a rule term; never those about another theatre."""
+    with no theatre cue but a full rule match; never those about another theatre."""
     matcher = get_matcher()
-    worth = []
+    reading = Reading()
     for entry in Entry.objects.filter(pk__in=list(entry_ids)).select_related("feed").iterator(chunk_size=500):
         text = entry_text(entry)
         analysis = matcher.analyse(text.title, text.summary, lang=text.lang, theatre=text.theatre)
+        reading.analyses[entry.pk] = analysis
         if gate(analysis) in ("in scope", "no theatre cue"):
-            worth.append(entry.pk)
-    return worth
+            reading.worth.append(entry.pk)
+    return reading
 
 
 def _source(entry, lang: str) -> dict:
@@ -101,8 +113,10 @@ def _explanation_terms(match) -> list[str]:
     return [*match.terms, *(f"reverse cue: {cue}" for cue in match.reverse_cues)]
 
 
-def propose_for_entries(entry_ids, now) -> int:
-    """Match the entries and propose events. Returns the number of events created."""
+def propose_for_entries(entry_ids, now, analyses: dict[int, dict] | None = None) -> int:
+    """Match the entries and propose events. Returns the number of events created. `analyses`: the
+    rules' analysis of entries already read by the gate (`entries_worth_reading`), by entry id."""
+    analyses = analyses or {}
     entry_ids = list(entry_ids or [])
     if not entry_ids:
         return 0
@@ -112,7 +126,7 @@ def propose_for_entries(entry_ids, now) -> int:
     created = 0
     entries = Entry.objects.filter(pk__in=entry_ids).select_related("feed").order_by("published_at", "pk")
     for entry in entries.iterator(chunk_size=500):
-        matches = match_entry(matcher, entry, vectors.get(entry.pk))
+        matches = match_entry(matcher, entry, vectors.get(entry.pk), analyses.get(entry.pk))
         if not matches:
             continue
         if not (entry.link or entry.canonical_link):

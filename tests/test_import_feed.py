@@ -92,13 +92,15 @@ def test_url_source_goes_through_the_safe_fetcher(db, settings):
 
 
 def test_proposals_are_counted(db, monkeypatch):
-    # The matcher is another layer's job; its contract: propose_for_entries(entry_ids, now) -> int.
+    # The matcher is another layer's job; its contract: propose_for_entries(entry_ids, now, analyses) -> int,
+    # with the gate's analysis of every entry, so that no text is read twice.
     from tracker.pipeline import pipeline
 
     calls = []
 
-    def propose_for_entries(entry_ids, now):
+    def propose_for_entries(entry_ids, now, analyses):
         calls.append(list(entry_ids))
+        assert set(analyses) == set(entry_ids)
         return len(entry_ids) // 2
 
     monkeypatch.setattr(pipeline, "propose_for_entries", propose_for_entries)

@@ -292,7 +292,7 @@ def test_a_matching_failure_keeps_the_entries_pending_and_a_later_run_enriches_t
 ):
     from tracker.pipeline import pipeline
 
-    def broken(entry_ids, now):
+    def broken(entry_ids, now, analyses):
         raise RuntimeError("rules table missing")
 
     srv.route("/f", body=FEED, etag='"v1"')
@@ -310,7 +310,7 @@ def test_a_matching_failure_keeps_the_entries_pending_and_a_later_run_enriches_t
     assert "rules table missing" in pending.first().enrich_error
     assert sorted(pipeline.retry_unenriched(NOW)) == sorted(out.new_ids)  # nothing lost, nothing skipped
 
-    monkeypatch.setattr(pipeline, "propose_for_entries", lambda ids, now: len(ids))
+    monkeypatch.setattr(pipeline, "propose_for_entries", lambda ids, now, analyses: len(ids))
     done = enrich_entries(pipeline.retry_unenriched(NOW), NOW + timedelta(minutes=10))
     assert (done.enriched, done.proposed) == (2, 2)
     assert not Entry.objects.filter(enriched_at__isnull=True).exists()

@@ -115,10 +115,15 @@ class CombinedMatcher:
     def mode(self) -> str:
         return f"rules + learned model {self.model.version}" if self.model else "rules only"
 
-    def match(self, title, summary="", lang=None, theatre=False, vector=None) -> list[Match]:
+    def match(self, title, summary="", lang=None, theatre=False, vector=None, analysis=None) -> list[Match]:
+        """`analysis`: the rules' full `analyse` of this text, when the caller already has it (the
+        enrichment step's gate), so that the text is read once."""
         if self.model is None:
+            if analysis is not None:
+                return self.rules.matches_from(analysis)
             return self.rules.match(title, summary, lang=lang, theatre=theatre)
-        analysis = self.rules.analyse(title, summary, lang=lang, theatre=theatre)
+        if analysis is None:
+            analysis = self.rules.analyse(title, summary, lang=lang, theatre=theatre)
         scope = gate(analysis)
         if self.model.threshold_for(scope) is None:
             return []

@@ -430,6 +430,12 @@ class Matcher:
         analysis = self.analyse(
             title, summary, lang=lang, theatre=theatre, out_of_scope_verdicts=False, min_score=threshold
         )
+        return self.matches_from(analysis, threshold)
+
+    def matches_from(self, analysis: dict, threshold: float | None = None) -> list[Match]:
+        """The matches an analysis (`analyse`) gives: what `match` returns, without reading the text
+        again when the caller already analysed it."""
+        threshold = self.threshold if threshold is None else threshold
         if analysis["scope"] != "in scope":
             return []
         best: dict[str, Match] = {}

@@ -224,10 +224,11 @@ def enrich_entries(entry_ids: list[int], now: datetime) -> EnrichResult:
     if not claimed:
         return result
     try:
-        result.embedded = embed_entries(entries_worth_reading(claimed), now)
+        reading = entries_worth_reading(claimed)
+        result.embedded = embed_entries(reading.worth, now)
         joined = join_stories(claimed, now)
         result.joined, result.merged = joined.moved, _merge(joined.merges, now)
-        result.proposed = propose_for_entries(claimed, now)
+        result.proposed = propose_for_entries(claimed, now, reading.analyses)
     except Exception as exc:  # noqa: BLE001 - recorded on the entries and logged; they are retried
         log.exception("enrichment of %d entries failed", len(claimed))
         result.failed, result.error = len(claimed), f"{type(exc).__name__}: {exc}"[:500]
