@@ -214,6 +214,28 @@ def test_a_worse_candidate_is_stored_but_not_activated_and_admins_can_switch_and
     assert MatcherModel.objects.get(active=True) == shipped
 
 
+def test_a_newer_shipped_model_replaces_the_shipped_one_but_not_an_admins_choice(db, tmp_path, monkeypatch):
+    from indicators.matching.learned import LearnedModel
+
+    shipped = MatcherModel.objects.get(active=True)
+    newer = LearnedModel.from_bytes(shipped.data)
+    newer.version = "29990101-000000"
+    (tmp_path / "model.npz").write_bytes(newer.to_bytes())
+    monkeypatch.setattr(versions, "SHIPPED_DIR", tmp_path)
+
+    assert versions.load_shipped(now=NOW) and not versions.load_shipped(now=NOW)  # idempotent
+    assert MatcherModel.objects.get(active=True).version == newer.version
+
+    # Once an admin (or the weekly retraining) chose a version, a shipped one only waits as a candidate.
+    versions.activate(shipped.version, now=NOW)
+    MatcherModel.objects.filter(version=shipped.version).update(note="chosen by an admin")
+    newer.version = "29990201-000000"
+    (tmp_path / "model.npz").write_bytes(newer.to_bytes())
+    assert versions.load_shipped(now=NOW)
+    assert MatcherModel.objects.get(active=True).version == shipped.version
+    assert [m.version for m in versions.candidates()][:1] == [newer.version]
+
+
 def test_with_no_active_version_the_candidate_becomes_active(learned, small_labelled):
     MatcherModel.objects.all().delete()
     result = retrain(NOW, file=small_labelled)

@@ -188,29 +188,42 @@ def rollback(*, now) -> str:
     return previous.version
 
 
+SHIPPED_NOTE = "shipped with Watchpost (fixtures/matcher/)"
+
+
 def load_shipped(model_class=None, *, now=None) -> bool:
-    """Store the model shipped in fixtures/matcher/ (active) when no version exists yet. Idempotent."""
+    """Store the model shipped in fixtures/matcher/ unless that version is already there. Idempotent.
+
+    It becomes active when no version is active or when the active one is an earlier shipped version;
+    a version an admin or the weekly retraining made active stays active, and the shipped one waits as
+    a candidate (compare it in the admin, activate it there)."""
     from django.utils import timezone
 
     if model_class is None:
         from indicators.models import MatcherModel as model_class
     path, meta_path = SHIPPED_DIR / "model.npz", SHIPPED_DIR / "model.json"
-    if not path.exists() or model_class.objects.exists():
+    if not path.exists():
         return False
-    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
     data = path.read_bytes()
     header = LearnedModel.from_bytes(data)
+    if model_class.objects.filter(version=header.version).exists():
+        return False
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    active = model_class.objects.filter(active=True).first()
+    replace = active is None or active.note == SHIPPED_NOTE
     now = now or timezone.now()
+    if active is not None and replace:
+        model_class.objects.filter(pk=active.pk).update(active=False)
     model_class.objects.create(
         version=header.version,
         encoder=header.encoder,
         created_at=now,
-        active=True,
-        activated_at=now,
+        active=replace,
+        activated_at=now if replace else None,
         trained_on=header.meta.get("trained_on", {}),
         validation=meta.get("validation", {}),
         holdout=meta.get("holdout", {}),
-        note="shipped with Watchpost (fixtures/matcher/)",
+        note=SHIPPED_NOTE,
         data=data,
     )
     return True
