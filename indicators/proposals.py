@@ -7,6 +7,9 @@ For each entry and each match at or above the threshold:
   (rule, terms, score) on the event;
 - the story already has a proposed or confirmed event for that indicator: the entry is attached to it
   as one more source (corroboration), nothing new is proposed;
+- another story close to this one in meaning and evidence, within the join window, has an event for
+  that indicator and direction (`tracker.feeds.semantic.same_event`: the shared indicator is evidence
+  too): the entry corroborates that event, and the queue does not ask for the same event twice;
 - the story's event for that indicator was rejected by an analyst: nothing is done (a human said no).
 Confirming stays a human act. Safe to run twice on the same entries.
 """
@@ -23,6 +26,8 @@ from django.utils.html import strip_tags
 from tracker.feeds.embeddings import vectors_for
 from tracker.feeds.languages import LANGUAGES
 from tracker.feeds.models import Entry
+from tracker.feeds.semantic import WINDOW
+from tracker.feeds.stories import converging_story
 
 from . import services
 from .matching.combined import CombinedMatcher, Signal, gate
@@ -150,9 +155,31 @@ def _existing_event(entry, indicator_id):
     return Event.objects.filter(indicator_id=indicator_id, sources__entry_id=entry.pk).first()
 
 
+def _converging_event(entry, indicator_id, direction):
+    """An event for the same indicator and direction whose story tells the same event as the entry's
+    (another outlet's wording that the story join kept apart): the entry corroborates it rather than
+    proposing the event a second time. Only stories within the join window of the entry's story."""
+    if entry.story_id is None or entry.published_at is None:
+        return None
+    candidates = dict(
+        Event.objects.filter(
+            indicator_id=indicator_id,
+            direction=direction,
+            state__in=(State.PROPOSED, State.CONFIRMED),
+            story__isnull=False,
+            story__last_seen_at__gte=entry.published_at - WINDOW,
+            story__first_seen_at__lte=entry.published_at + WINDOW,
+        )
+        .order_by("created_at")
+        .values_list("story_id", "pk")[:50]
+    )
+    story_id = converging_story(entry.story_id, list(candidates))
+    return None if story_id is None else Event.objects.filter(pk=candidates[story_id]).first()
+
+
 def _propose_one(entry, match, indicator_id, now) -> int:
     source = _source(entry, match.lang)
-    event = _existing_event(entry, indicator_id)
+    event = _existing_event(entry, indicator_id) or _converging_event(entry, indicator_id, match.direction)
     if event is None:
         published = entry.published_at or now
         occurred_on = min(published, now).date()

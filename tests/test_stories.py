@@ -176,3 +176,54 @@ def test_an_admin_splits_a_wrong_join_and_the_evidence_follows(admin_client, ali
     split = Event.objects.get(story_id=wrong.story_id)
     assert split.state == "proposed" and [s.entry_id for s in split.sources.all()] == [wrong.pk]
     assert "moved to event" in " ".join(r.note for r in event.reviews.all())
+
+
+def _story_with_centroid(title, when, vector, encoder, link):
+    from tests.factories import EntryFactory, StoryFactory
+    from tracker.feeds.encoder import pack
+
+    story = StoryFactory(title=title, lang="en", first_seen_at=when, last_seen_at=when)
+    Story.objects.filter(pk=story.pk).update(
+        centroid=pack(np.asarray(vector, np.float32)), centroid_encoder=encoder.name, centroid_count=1
+    )
+    return EntryFactory(
+        story=story, title=title, link=link, outlet=link.split("/")[2], lang="en", published_at=when
+    )
+
+
+def test_another_outlets_story_of_the_same_event_corroborates_it_rather_than_proposing_it_again(learned):
+    """Two stories the story join kept apart (close in meaning, not close enough to join) that the matcher
+    reads as the same indicator, on the same day with the same figure: one event with both sources. The
+    same kind of event a week later, or the same day told otherwise, is an event of its own."""
+    from indicators.proposals import propose_for_entries
+    from tracker.feeds.semantic import EVENT_THRESHOLD, JOIN_THRESHOLD
+
+    dim = learned.dim
+    e0, e1 = np.eye(dim, dtype=np.float32)[0], np.eye(dim, dtype=np.float32)[1]
+    cos = (EVENT_THRESHOLD + JOIN_THRESHOLD) / 2 - FIGURES_AGREE  # between the two bars, with the figure
+    near = cos * e0 + np.sqrt(1 - cos**2) * e1
+    wire = _story_with_centroid(
+        "Russia and Ukraine swap 146 prisoners of war each", NOW, e0, learned, "https://wire.example/1"
+    )
+    other = _story_with_centroid(
+        "Ukraine brings home 146 soldiers in a prisoner swap with Russia",
+        NOW + timedelta(hours=3),
+        near,
+        learned,
+        "https://broadcaster.example/2",
+    )
+    later = _story_with_centroid(
+        "Russia and Ukraine swap 146 prisoners of war each",
+        NOW + timedelta(days=7),
+        e0,
+        learned,
+        "https://wire.example/3",
+    )
+    assert propose_for_entries([wire.pk, other.pk, later.pk], NOW + timedelta(days=7)) == 2
+    first, second = Event.objects.filter(indicator__slug="prisoner-exchange").order_by("occurred_on")
+    assert first.story_id == wire.story_id
+    assert sorted(s.url for s in first.sources.all()) == [
+        "https://broadcaster.example/2",
+        "https://wire.example/1",
+    ]
+    assert second.story_id == later.story_id and second.sources.count() == 1

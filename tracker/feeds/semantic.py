@@ -35,6 +35,9 @@ NAMES_AGREE = 0.03
 HOURS_PENALTY = 0.002
 # A report close enough to two stories to join either shows they are one: they merge (tracker.feeds.stories).
 MERGE_THRESHOLD = 0.92
+# Two stories that the matcher reads as bearing on the same indicator are one event at a lower bar than a
+# report joining a story (the shared indicator is evidence too): `same_event` (indicators.proposals).
+EVENT_THRESHOLD = 0.84
 
 
 @dataclass
@@ -63,6 +66,24 @@ def join_score(vector: np.ndarray, sig: TitleSignature, when: datetime, story: S
     score += NAMES_AGREE * min(3, len((set(sig.entities) & story.entities) - GENERIC))
     gap = max(0.0, (story.first_seen - when).total_seconds(), (when - story.last_seen).total_seconds())
     return score - HOURS_PENALTY * gap / 3600
+
+
+def story_score(a: StoryState, b: StoryState) -> float:
+    """`join_score` between two stories: their centroids, figures, names and the hours between them."""
+    score = float(a.centroid @ b.centroid)
+    if a.numbers and b.numbers:
+        score += FIGURES_AGREE if a.numbers & b.numbers else -FIGURES_CONFLICT
+    score += NAMES_AGREE * min(3, len((a.entities & b.entities) - GENERIC))
+    gap = max(0.0, (a.first_seen - b.last_seen).total_seconds(), (b.first_seen - a.last_seen).total_seconds())
+    return score - HOURS_PENALTY * gap / 3600
+
+
+def same_event(a: StoryState, b: StoryState) -> bool:
+    """Whether two stories the matcher reads as bearing on the same indicator tell one event: within the
+    window of each other, and close enough by `story_score`. Two exchanges a week apart stay apart (the
+    window), two strike nights with other figures too (the figures' conflict)."""
+    gap = max((a.first_seen - b.last_seen), (b.first_seen - a.last_seen), timedelta(0))
+    return gap <= WINDOW and story_score(a, b) >= EVENT_THRESHOLD
 
 
 class StoryIndex:

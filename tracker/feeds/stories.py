@@ -16,7 +16,7 @@ from .clustering import signature
 from .embeddings import vectors_for
 from .encoder import get_encoder, pack, unpack
 from .models import Entry, Story
-from .semantic import JOIN_THRESHOLD, MERGE_THRESHOLD, WINDOW, StoryIndex
+from .semantic import JOIN_THRESHOLD, MERGE_THRESHOLD, WINDOW, StoryIndex, StoryState, same_event, story_score
 from .store import refresh_stories
 
 
@@ -83,3 +83,28 @@ def _save_centroids(index: StoryIndex, keys, encoder_name: str) -> None:
         Story.objects.filter(pk=state.key).update(
             centroid=pack(state.centroid), centroid_encoder=encoder_name, centroid_count=state.count
         )
+
+
+def converging_story(story_id: int, candidate_ids) -> int | None:
+    """Of the stories `candidate_ids` (stories the matcher read as bearing on the same indicator as story
+    `story_id`), the one that tells the same event (`semantic.same_event`: close in meaning and evidence,
+    within the window), best first; None when none does, or when the stories have no centroid of the
+    current encoder."""
+    encoder = get_encoder()
+    candidate_ids = [pk for pk in candidate_ids if pk != story_id]
+    if encoder is None or not candidate_ids:
+        return None
+    rows = Story.objects.filter(pk__in=[story_id, *candidate_ids], centroid_encoder=encoder.name).values_list(
+        "pk", "title", "lang", "centroid", "centroid_count", "first_seen_at", "last_seen_at"
+    )
+    states = {
+        pk: StoryState(pk, unpack(c), n, first, last, set(sig.numbers), set(sig.entities))
+        for pk, title, lang, c, n, first, last in rows
+        for sig in [signature(title, lang)]
+        if c is not None
+    }
+    mine = states.pop(story_id, None)
+    if mine is None:
+        return None
+    joined = [(story_score(mine, other), pk) for pk, other in states.items() if same_event(mine, other)]
+    return max(joined)[1] if joined else None
