@@ -284,6 +284,37 @@ else:
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=f"file://{VAR_DIR / 'celery' / 'results'}")
+
+# --- Cache --------------------------------------------------------------------------------------------
+# What the dashboards build is cached (tracker/dashboards/cache.py). In each process's memory by default;
+# with REDIS_URL in Redis, shared by every gunicorn worker and the Celery worker, in the database after
+# the broker's (redis://host:6379/0 -> /1), so that clearing the cache never touches the broker's queues.
+if REDIS_URL:
+    from urllib.parse import urlsplit as _urlsplit
+
+    _redis = _urlsplit(REDIS_URL)
+    _redis_db = int(_redis.path.strip("/")) if _redis.path.strip("/").isdigit() else 0
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _redis._replace(path=f"/{(_redis_db + 1) % 16}").geturl(),
+            "KEY_PREFIX": "watchpost",
+            # A Redis that is down costs a request two seconds at most, then the page is built without it.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "watchpost",
+            "OPTIONS": {"MAX_ENTRIES": 1000},
+        }
+    }
+# A cached dashboard is rebuilt when the watch list changes, and at the latest after this many seconds
+# (0: no dashboard cache).
+WATCHPOST_DASHBOARD_CACHE_SECONDS = env.int("WATCHPOST_DASHBOARD_CACHE_SECONDS", default=120)
+
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")

@@ -7,4 +7,7 @@ class IndicatorsConfig(AppConfig):
     verbose_name = "Watch list"
 
     def ready(self):
+        from . import changes
         from .matching import store, versions  # noqa: F401  (signals: drop cached matchers on change)
+
+        changes.connect()  # signals: the generation number readers (the dashboards' cache) follow

@@ -227,4 +227,7 @@ def test_an_insane_date_range_is_refused_with_a_message_on_every_page(client, bo
         assert response.status_code == 200, url
         text = response.content.decode()
         assert message in text and "Showing the default range instead." in text, url
-    assert client.get("/export/events.json", params).status_code == 200  # the default range, as documented
+    refused = client.get("/export/events.json", params)  # an export says what to fix, exports nothing
+    assert refused.status_code == 400 and any(
+        message in m for ms in refused.json()["fields"].values() for m in ms
+    )

@@ -6,3 +6,8 @@ class DashboardsConfig(AppConfig):
     name = "tracker.dashboards"
     label = "dashboards"
     verbose_name = "Dashboards"
+
+    def ready(self):
+        from . import cache
+
+        cache.connect()  # signals: milestones bump the generation the cached pages follow

@@ -5,16 +5,21 @@ import csv
 import dataclasses
 import json
 
-from django.http import HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from indicators.models import State
 
+from . import cache
 from .access import viewer_required
 from .forms import FilterForm
 from .queries import events_with_evidence
 
 CHUNK = 2000
+# An export of at most this many events is built whole and kept in the dashboards' cache (same keys and
+# invalidation as the pages: filters, visitor class, day, generation): under load the filtered exports
+# cost more than every page. A larger one is streamed, never held in memory.
+CACHED_EVENTS = 5000
 
 # Field name -> what it means (shown on the codebook page, in this order in the CSV).
 FIELDS = [
@@ -131,11 +136,19 @@ def events_csv(request):
             row["stage"] = row["stage"] or ""
             yield writer.writerow([_csv_safe(row[n]) for n in names])
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = _response(request, "export-csv", filters, rows, "text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="watchpost-events-{timezone.localdate():%Y%m%d}.csv"'
     )
     return response
+
+
+def _response(request, name, filters, chunks, content_type):
+    """The export whole from the cache (or built and kept) when it is small, else streamed."""
+    if filters.events().count() > CACHED_EVENTS:
+        return StreamingHttpResponse(chunks(), content_type=content_type)
+    body = cache.cached(name, request, (filters,), lambda: {"body": "".join(chunks())})["body"]
+    return HttpResponse(body, content_type=content_type)
 
 
 @viewer_required
@@ -165,7 +178,7 @@ def events_json(request):
             first = False
         yield "]}\n"
 
-    response = StreamingHttpResponse(chunks(), content_type="application/json; charset=utf-8")
+    response = _response(request, "export-json", filters, chunks, "application/json; charset=utf-8")
     response["Content-Disposition"] = (
         f'inline; filename="watchpost-events-{timezone.localdate():%Y%m%d}.json"'
     )

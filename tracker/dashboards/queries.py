@@ -181,6 +181,16 @@ def events_with_evidence(qs):
     )
 
 
+def event_list(qs):
+    """Events as the pages list them (indicator, story, sources; no users, no match explanation): small
+    enough to cache."""
+    return (
+        qs.select_related("indicator", "story")
+        .defer("match_terms", "match_explanation", "story__centroid")
+        .prefetch_related(Prefetch("sources", queryset=EventSource.objects.order_by("published_at", "id")))
+    )
+
+
 def category_label(value):
     return dict(Category.choices).get(value, value)
 

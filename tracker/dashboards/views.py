@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -19,7 +20,7 @@ from indicators.services import edit_event, indicator_trends, record_event, revi
 from tracker.feeds import enrichment
 from tracker.feeds.models import Feed
 
-from . import figures, queries, review
+from . import cache, figures, queries, review
 from .access import analyst_required, is_analyst, viewer_required
 from .atom import feed_key
 from .exports import FIELDS
@@ -53,19 +54,35 @@ def _card_context(request, trend_since, trend_until):
     }
 
 
+def _events_page(page, request, filters, count):
+    """One page of the `count` confirmed events the filters select, its items cached; loaded only when
+    the page's content is rendered (not when it comes from the cache)."""
+    qs = queries.event_list(filters.events())
+    return SimpleLazyObject(
+        lambda: cache.cached_page(
+            page, request, (filters,), count, EVENTS_PER_PAGE, lambda bottom, top: qs[bottom:top]
+        )
+    )
+
+
 @viewer_required
 def overview(request):
     form, filters = _filters(request)
     filters = dataclasses.replace(filters, category="", indicator="", direction="")  # the whole watch list
+    data = cache.cached("overview", request, (filters,), lambda: _overview_data(filters))
+    context = {"form": form, "filters": filters, **data}
+    context.update(_card_context(request, data["trend_since"], data["trend_until"]))
+    return cache.render(request, "tracker/overview.html", context, page="overview", parts=(filters,))
+
+
+def _overview_data(filters):
     daily = queries.Daily.load(filters)
     statuses = queries.indicator_statuses(filters, daily=daily)
     trends, trend_since, trend_until = _trends(filters)
     weekly = queries.weekly_counts(filters, daily, {s.indicator.pk: s.indicator.category for s in statuses})
     progress = queries.stage_progress([s.indicator for s in statuses])
     marks = queries.milestones(filters)
-    context = {
-        "form": form,
-        "filters": filters,
+    return {
         "groups": queries.indicators_by_category(
             _cards(statuses, trends), key=lambda c: c["status"].indicator
         ),
@@ -77,9 +94,7 @@ def overview(request):
         "progress": progress,
         "progress_figure": figures.stage_progress_json(progress),
         "milestones": marks,
-        **_card_context(request, trend_since, trend_until),
     }
-    return render(request, "tracker/overview.html", context)
 
 
 @viewer_required
@@ -88,80 +103,84 @@ def category(request, category):
         raise Http404("No such category: use ground, humanitarian, political or coercive.")
     form, filters = _filters(request)
     filters = dataclasses.replace(filters, category=category, indicator="")
+    data = cache.cached("category", request, (filters,), lambda: _category_data(filters, category))
+    context = {"form": form, "filters": filters, "category": category, **data}
+    context["events"] = _events_page("category-events", request, filters, data["events_count"])
+    context.update(_card_context(request, data["trend_since"], data["trend_until"]))
+    return cache.render(request, "tracker/category.html", context, page="category", parts=(filters,))
+
+
+def _category_data(filters, category):
     daily = queries.Daily.load(filters)
     statuses = queries.indicator_statuses(filters, Indicator.objects.filter(category=category), daily)
     trends, trend_since, trend_until = _trends(filters)
     weekly = queries.weekly_counts(filters, daily, {s.indicator.pk: category for s in statuses})
     marks = queries.milestones(filters)
-    events = _page(request, queries.events_with_evidence(filters.events()), EVENTS_PER_PAGE)
-    return render(
-        request,
-        "tracker/category.html",
-        {
-            "form": form,
-            "filters": filters,
-            "category": category,
-            "category_label": queries.category_label(category),
-            "cards": _cards(statuses, trends),
-            "trend_since": trend_since,
-            "trend_until": trend_until,
-            "timeline": figures.timeline_json(
-                weekly, marks, since=filters.since, until=filters.until, categories=[category]
-            ),
-            "events": events,
-            **_card_context(request, trend_since, trend_until),
-        },
-    )
+    return {
+        "category_label": queries.category_label(category),
+        "cards": _cards(statuses, trends),
+        "trend_since": trend_since,
+        "trend_until": trend_until,
+        "timeline": figures.timeline_json(
+            weekly, marks, since=filters.since, until=filters.until, categories=[category]
+        ),
+        "events_count": filters.events().count(),
+    }
 
 
 @viewer_required
 def indicator(request, slug):
-    ind = get_object_or_404(Indicator, slug=slug)
     form, filters = _filters(request)
     filters = dataclasses.replace(filters, category="", indicator=slug)
+    # Anonymous visitors (public dashboards) see confirmed events only: no list of proposals.
+    public = not request.user.is_authenticated
+    data = cache.cached("indicator", request, (filters,), lambda: _indicator_data(filters, slug, public))
+    context = {"form": form, "filters": filters, **data}
+    context["events"] = _events_page("indicator-events", request, filters, data["events_count"])
+    return cache.render(request, "tracker/indicator.html", context, page="indicator", parts=(filters,))
+
+
+def _indicator_data(filters, slug, public):
+    ind = get_object_or_404(Indicator, slug=slug)  # raised, not cached
     daily = queries.Daily.load(filters)
     status = queries.indicator_statuses(filters, Indicator.objects.filter(pk=ind.pk), daily)[0]
     trends, trend_since, trend_until = _trends(filters)
     weekly = queries.weekly_counts(filters, daily, {ind.pk: ind.category})
     marks = queries.milestones(filters)
-    events = _page(request, queries.events_with_evidence(filters.events()), EVENTS_PER_PAGE)
-    pending = queries.events_with_evidence(
-        ind.events.filter(state=State.PROPOSED).order_by("-created_at", "-id")
-    )[:20]
-    return render(
-        request,
-        "tracker/indicator.html",
-        {
-            "form": form,
-            "filters": filters,
-            "indicator": ind,
-            "status": status,
-            "trend": trends.get(ind.pk),
-            "trend_since": trend_since,
-            "trend_until": trend_until,
-            "timeline": figures.timeline_json(
-                weekly, marks, since=filters.since, until=filters.until, categories=[ind.category]
-            ),
-            "events": events,
-            "pending": pending,
-        },
-    )
+    pending = []
+    if not public:
+        proposed = ind.events.filter(state=State.PROPOSED).order_by("-created_at", "-id")
+        pending = list(queries.event_list(proposed)[:20])
+    return {
+        "indicator": ind,
+        "status": status,
+        "trend": trends.get(ind.pk),
+        "trend_since": trend_since,
+        "trend_until": trend_until,
+        "timeline": figures.timeline_json(
+            weekly, marks, since=filters.since, until=filters.until, categories=[ind.category]
+        ),
+        "events_count": filters.events().count(),
+        "pending": pending,
+    }
 
 
 @viewer_required
 def heatmap(request):
     form, filters = _filters(request)
+    data = cache.cached("heatmap", request, (filters,), lambda: _heatmap_data(filters))
+    context = {"form": form, "filters": filters, **data}
+    return cache.render(request, "tracker/heatmap.html", context, page="heatmap", parts=(filters,))
+
+
+def _heatmap_data(filters):
     indicators = list(Indicator.objects.all())
     if filters.category:
         indicators = [i for i in indicators if i.category == filters.category]
     cells = queries.heatmap_cells(filters)
     weeks = _weeks(filters.since, filters.until)
     figure = figures.heatmap(indicators, weeks, cells, queries.milestones(filters))
-    return render(
-        request,
-        "tracker/heatmap.html",
-        {"form": form, "filters": filters, "heatmap": figures.to_json(figure), "cells": len(cells)},
-    )
+    return {"heatmap": figures.to_json(figure), "cells": len(cells)}
 
 
 @viewer_required
