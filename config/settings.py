@@ -347,6 +347,7 @@ CELERY_BEAT_SCHEDULE["digests-send-due"] = {"task": "tracker.digests.tasks.send_
 # Functions run by `manage.py seed` (and `make run`), in order; each is idempotent and never deletes.
 WATCHPOST_SEEDERS = [
     "indicators.seeding.seed_indicators",
+    "indicators.seeding.seed_series",
     "indicators.matching.seeding.seed_rules",
     "tracker.feeds.seeding.seed_feeds",
 ]

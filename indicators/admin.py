@@ -11,7 +11,17 @@ from tracker.feeds.models import Entry, Story
 
 from . import services, stories
 from .matching import versions
-from .models import Event, EventReview, EventSource, Indicator, MatcherModel, State
+from .models import (
+    Event,
+    EventReview,
+    EventSource,
+    Indicator,
+    MatcherModel,
+    Series,
+    SeriesPoint,
+    SeriesPointRevision,
+    State,
+)
 
 
 class EventInline(admin.TabularInline):
@@ -313,3 +323,58 @@ class EntryWithEventsAdmin(EntryAdmin):
         n = queryset.count()
         entries = f"{n} entr{'y' if n == 1 else 'ies'}"
         self.message_user(request, f"Split {entries} into story {new_story}; its events are proposed again.")
+
+
+# --- Measured series (indicators/series.py) -----------------------------------------------------------
+
+
+class SeriesPointInline(admin.TabularInline):
+    model = SeriesPoint
+    fields = ("date", "value", "source_url", "note", "updated_at")
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+    ordering = ("-date",)
+
+    def has_add_permission(self, request, obj=None):
+        return False  # points go in through import_series or the series page, which keep their history
+
+
+@admin.register(Series)
+class SeriesAdmin(admin.ModelAdmin):
+    list_display = ("title", "slug", "indicator", "unit", "baseline_since", "baseline_until", "last_signal")
+    list_filter = ("indicator",)
+    search_fields = ("slug", "title", "source")
+    readonly_fields = ("last_signal", "last_signal_on")
+    inlines = [SeriesPointInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The slug is stable once points and exports refer to it.
+        return self.readonly_fields + (("slug",) if obj else ())
+
+
+class SeriesPointRevisionInline(admin.TabularInline):
+    model = SeriesPointRevision
+    fields = ("at", "old_value", "new_value", "source_url", "note", "actor", "actor_label")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SeriesPoint)
+class SeriesPointAdmin(admin.ModelAdmin):
+    list_display = ("series", "date", "value", "updated_at")
+    list_filter = ("series",)
+    date_hierarchy = "date"
+    readonly_fields = ("series", "date", "value", "source_url", "note", "created_at", "updated_at")
+    inlines = [SeriesPointRevisionInline]
+
+    def has_add_permission(self, request):
+        return False  # through import_series or the series page, which write the history
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,6 +1,7 @@
 """The watch list (indicators) and what happened (events with their evidence and audit trail)."""
 
 import datetime
+import math
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -373,3 +374,179 @@ class MatcherModel(models.Model):
 
     def __str__(self):
         return f"matcher {self.version}{' (active)' if self.active else ''}"
+
+
+# --- Measured series (indicators/series.py): daily quantities read against a pre-summit baseline ------
+
+BASELINE_SINCE = datetime.date(2025, 7, 1)
+BASELINE_UNTIL = datetime.date(2025, 8, 14)
+
+
+class SignalSide(models.TextChoices):
+    INSIDE = "", "inside the band"
+    BELOW = "below", "below the band"
+    ABOVE = "above", "above the band"
+
+
+class Series(models.Model):
+    """A named daily quantity with a unit and a source, read against a pre-summit baseline; when its
+    28-day mean leaves the band between the two thresholds, an event is proposed for its indicator."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    title = models.CharField(max_length=200)
+    unit = models.CharField(max_length=40, default="per day", help_text='e.g. "per day", "km² per week".')
+    source = models.TextField("source", blank=True, help_text="Where the figures come from.")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="series")
+    baseline_since = models.DateField(default=BASELINE_SINCE)
+    baseline_until = models.DateField(default=BASELINE_UNTIL)
+    drop_is_advance = models.BooleanField(
+        "a drop is an advance",
+        default=True,
+        help_text="Ticked: a fall of the 28-day mean advances the indicator (fewer drones: fewer strikes).",
+    )
+    advance_threshold = models.FloatField(
+        default=-0.25,
+        help_text="Change from the baseline mean, as a fraction (-0.25: 25% below), at which an advance is "
+        "proposed. Negative when a drop is an advance, positive otherwise.",
+    )
+    reverse_threshold = models.FloatField(
+        default=0.25,
+        help_text="Change from the baseline mean, as a fraction (0.25: 25% above), at which a reverse is "
+        "proposed. Of the opposite sign to the advance threshold.",
+    )
+    last_signal = models.CharField(
+        max_length=8,
+        choices=SignalSide.choices,
+        default=SignalSide.INSIDE,
+        blank=True,
+        help_text="Where the 28-day mean was at the last check: one proposal per crossing.",
+    )
+    last_signal_on = models.DateField(
+        null=True, blank=True, help_text="The latest point's day at that check."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "slug"]
+        verbose_name_plural = "series"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(baseline_since__lte=models.F("baseline_until")), name="series_baseline_ordered"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        drop_is_advance=True,
+                        advance_threshold__lt=0,
+                        advance_threshold__gt=-1,
+                        reverse_threshold__gt=0,
+                    )
+                    | Q(
+                        drop_is_advance=False,
+                        advance_threshold__gt=0,
+                        reverse_threshold__lt=0,
+                        reverse_threshold__gt=-1,
+                    )
+                ),
+                name="series_thresholds_match_direction",
+            ),
+            _choices_check("last_signal", SignalSide, "series_last_signal_valid"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("series", args=[self.slug])
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.baseline_since and self.baseline_until and self.baseline_since > self.baseline_until:
+            errors["baseline_until"] = (
+                "The baseline ends before it starts: give an end on or after its start."
+            )
+        low, high = (
+            (self.advance_threshold, self.reverse_threshold)
+            if self.drop_is_advance
+            else (self.reverse_threshold, self.advance_threshold)
+        )
+        if low is not None and high is not None:
+            which = "advance" if self.drop_is_advance else "reverse"
+            other = "reverse" if self.drop_is_advance else "advance"
+            if not -1 < low < 0:
+                errors[f"{which}_threshold"] = (
+                    f"The {which} threshold is a drop: give a fraction between -1 and 0 "
+                    "(e.g. -0.25 for 25% below)."
+                )
+            if not high > 0:
+                errors[f"{other}_threshold"] = (
+                    f"The {other} threshold is a rise: give a fraction above 0 (e.g. 0.25 for 25% above)."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class SeriesPoint(models.Model):
+    """One day's figure of a series, with where it comes from. Every change is kept (SeriesPointRevision)."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points")
+    date = models.DateField()
+    value = models.FloatField(validators=[MinValueValidator(0, message="A value is 0 or more.")])
+    source_url = models.URLField(max_length=2000, blank=True, validators=[http_url_validator])
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["series", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["series", "date"], name="seriespoint_one_per_day"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="seriespoint_value_not_negative"),
+        ]
+
+    # The day validation counts as "today" (as Event.validation_today): set by the services from `now`.
+    validation_today: datetime.date | None = None
+
+    def __str__(self):
+        return f"{self.series_id} {self.date}: {self.value:g}"
+
+    def clean(self):
+        super().clean()
+        if self.value is not None and not math.isfinite(self.value):
+            raise ValidationError({"value": "Give a number, such as 412 or 12.5."})
+        if self.date:
+            today = self.validation_today or timezone.localdate()
+            latest = today + datetime.timedelta(days=settings.WATCHPOST_MAX_FUTURE_DAYS)
+            if self.date > latest:
+                raise ValidationError(
+                    {
+                        "date": f"{self.date:%d %B %Y} is in the future: a point records a day that has "
+                        f"happened, no later than {latest:%d %B %Y}."
+                    }
+                )
+
+
+class SeriesPointRevision(models.Model):
+    """A point's history: one row when it was added (old_value empty) and one per change of its value."""
+
+    point = models.ForeignKey(SeriesPoint, on_delete=models.CASCADE, related_name="revisions")
+    old_value = models.FloatField(null=True, blank=True)
+    new_value = models.FloatField()
+    source_url = models.URLField(max_length=2000, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(
+        max_length=300, blank=True, help_text="Who changed it when not a user: the imported file's name."
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        who = self.actor or self.actor_label or "system"
+        old = "new" if self.old_value is None else f"{self.old_value:g}"
+        return f"{self.at:%Y-%m-%d %H:%M} {who}: {old} → {self.new_value:g}"

@@ -37,3 +37,26 @@ def seed_indicators(indicator_model=None, path=FIXTURE):
             obj.save(update_fields=changed)
             updated += 1
     return created, updated
+
+
+SERIES_FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "series.json"
+SERIES_FIELDS = ("title", "unit", "source", "drop_is_advance")
+
+
+def seed_series(series_model=None, indicator_model=None, path=SERIES_FIXTURE):
+    """Create the measured series of fixtures/series.json that are missing (by slug). Returns the number
+    created. Series already there (edited in the admin, say) and their points are left alone; the fixture
+    holds no figures, only what each series is."""
+    if series_model is None:
+        from indicators.models import Series as series_model
+    if indicator_model is None:
+        from indicators.models import Indicator as indicator_model
+    created = 0
+    for position, row in enumerate(load_catalogue(path), start=1):
+        indicator = indicator_model.objects.get(slug=row["indicator"])
+        defaults = {field: row[field] for field in SERIES_FIELDS if field in row}
+        _, was_created = series_model.objects.get_or_create(
+            slug=row["slug"], defaults={**defaults, "indicator": indicator, "position": position}
+        )
+        created += was_created
+    return created

@@ -236,3 +236,38 @@ def test_no_page_breaks_the_content_security_policy(page, alice):
         page.wait_for_load_state("load")
         assert page.evaluate("window.__csp") == [], url
     assert page.dialogs == []
+
+
+def test_series_page_draws_its_figure_and_an_analyst_adds_a_point(page, alice):
+    """The series page draws daily values, both means and the baseline from the local plotly.js, under the
+    Content-Security-Policy; an analyst's point from the form appears in the figure."""
+    from indicators import series
+    from indicators.models import Series
+    from indicators.seeding import seed_series
+
+    seed_series()  # the flush of transactional tests removes what the migration seeded
+    drones = Series.objects.get(slug="drones-launched")
+    now = timezone.now()
+    for i in range(60):
+        series.save_point(
+            drones.pk, datetime.date(2025, 7, 1) + datetime.timedelta(days=i), 100 + i % 9, now=now
+        )
+    series.points_changed([drones.pk], now=now)
+    page.add_init_script(COLLECT_CSP_VIOLATIONS)
+    login(page, "alice", "alice-password-1")
+    page.goto("/series/drones-launched/")
+    page.wait_for_selector('[data-figure="fig-series"][data-rendered="true"]')
+    names = page.evaluate("document.getElementById('fig-series-plot').data.map(t => t.name)")
+    assert names == ["daily", "7-day mean", "28-day mean", "pre-summit baseline"]
+    assert page.evaluate("document.getElementById('fig-series-plot').data[0].y.length") == 60
+    assert page.locator("#fig-series-plot .main-svg").count() >= 1
+    assert "28-day mean" in page.inner_text(".series-sentence")
+
+    page.fill("#id_date", "2025-09-05")
+    page.fill("#id_value", "250")
+    page.click("button:has-text('Save the point')")
+    page.wait_for_selector("text=Added 250 for 5 Sep 2025.")
+    page.wait_for_selector('[data-figure="fig-series"][data-rendered="true"]')
+    assert page.evaluate("document.getElementById('fig-series-plot').data[0].y.length") == 61
+    assert page.evaluate("window.__csp") == []
+    assert page.dialogs == []

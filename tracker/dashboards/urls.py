@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import exports, views
+from . import exports, series_views, views
 from .atom import ConfirmedEventsFeed
 
 urlpatterns = [
@@ -16,6 +16,10 @@ urlpatterns = [
     path("export/", views.export, name="export"),
     path("export/events.csv", exports.events_csv, name="export-csv"),
     path("export/events.json", exports.events_json, name="export-json"),
+    path("series/<slug:slug>/", series_views.series_page, name="series"),
+    path("series/<slug:slug>/points/", series_views.series_point, name="series-point"),
+    path("export/series.json", series_views.series_json, name="export-series-json"),
+    path("export/series.csv", series_views.series_csv, name="export-series-csv"),
     path("codebook/", views.codebook, name="codebook"),
     path("atom/events/", ConfirmedEventsFeed(), name="atom-events"),
     path("atom/categories/<str:category>/", ConfirmedEventsFeed(), name="atom-category"),
