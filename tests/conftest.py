@@ -307,6 +307,18 @@ def rules_only(settings, db):
     reset_matching()
 
 
+# --- Celery inline ---------------------------------------------------------------------------------------
+@pytest.fixture
+def eager():
+    """Celery tasks run inline (the beat task's send_digest.delay() calls included)."""
+    from config.celery_app import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
 # --- The cache -----------------------------------------------------------------------------------------
 
 

@@ -94,17 +94,6 @@ def smtp(settings):
         controller.stop()
 
 
-@pytest.fixture
-def eager():
-    """Celery tasks run inline (the beat task's send_digest.delay() calls included)."""
-    from config.celery_app import app
-
-    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
-
-
 # --- Rows ---------------------------------------------------------------------------------------------
 
 

@@ -149,17 +149,6 @@ def test_the_beat_task_sends_a_released_digest_and_leaves_one_that_keeps_killing
     assert statuses == {"desk@news.example": "sent", "poison@news.example": "sending"}
 
 
-@pytest.fixture
-def eager():
-    """Celery tasks run inline (the beat task's send_digest.delay() calls included)."""
-    from config.celery_app import app
-
-    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
-
-
 # --- Processes: a private Redis, workers on it --------------------------------------------------------
 
 
