@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
@@ -9,18 +10,22 @@ from django.utils.html import format_html
 from tracker.feeds.admin import EntryAdmin, StoryAdmin
 from tracker.feeds.models import Entry, Story
 
-from . import services, stories
+from . import services, stories, threats
 from .matching import versions
 from .models import (
+    SUMMIT_SLUG,
+    THREAT_SLUG,
     Event,
     EventReview,
     EventSource,
     Indicator,
     MatcherModel,
+    Meeting,
     Series,
     SeriesPoint,
     SeriesPointRevision,
     State,
+    Threat,
 )
 
 
@@ -84,6 +89,50 @@ class EventReviewInline(admin.TabularInline):
         return False
 
 
+class ThreatInlineForm(forms.ModelForm):
+    """Who threatened, the consequence and the deadline in force; saved through threats.set_threat (an
+    audit line), never directly."""
+
+    deadline = forms.DateField(required=False, help_text="The deadline in force (YYYY-MM-DD); empty: none.")
+
+    class Meta:
+        model = Threat
+        fields = ("threatened_by", "consequence")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.current = self.instance.deadlines.last() if self.instance.pk else None
+        if self.current is not None:
+            self.fields["deadline"].initial = self.current.due_on
+
+    def clean_deadline(self):
+        value = self.cleaned_data["deadline"]
+        if self.current is not None and self.current.outcome and value != self.current.due_on:
+            raise ValidationError(
+                f"The deadline of {self.current.due_on} is decided ({self.current.get_outcome_display()}): "
+                "record an extension on the event page instead."
+            )
+        return value
+
+
+class ThreatInline(admin.StackedInline):
+    model = Threat
+    form = ThreatInlineForm
+    extra = 0
+    max_num = 1
+    can_delete = False
+    verbose_name = "threat (consequences-threat events)"
+
+
+class MeetingInline(admin.StackedInline):
+    model = Meeting
+    fields = ("status", "place", "date")
+    extra = 0
+    max_num = 1
+    can_delete = False
+    verbose_name = "meeting (second-summit events)"
+
+
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     list_display = ("title", "indicator", "direction", "state", "origin", "occurred_on", "source_count")
@@ -104,8 +153,42 @@ class EventAdmin(admin.ModelAdmin):
         "match_score",
     )
     raw_id_fields = ("indicator",)
-    inlines = [EventSourceInline, EventReviewInline]
+    inlines = [EventSourceInline, ThreatInline, MeetingInline, EventReviewInline]
     actions = ["confirm_selected", "reject_selected"]
+
+    def get_inlines(self, request, obj):
+        slug = obj.indicator.slug if obj is not None else None
+        keep = {ThreatInline: slug == THREAT_SLUG, MeetingInline: slug == SUMMIT_SLUG}
+        return [inline for inline in self.inlines if keep.get(inline, True)]
+
+    def save_formset(self, request, form, formset, change):
+        """A threat's and a meeting's details go through indicators.threats, with an audit line."""
+        if formset.model not in (Threat, Meeting):
+            return super().save_formset(request, form, formset, change)
+        now, event_id = timezone.now(), form.instance.pk
+        for f in formset.forms:
+            if not f.has_changed():
+                continue
+            data = f.cleaned_data
+            if formset.model is Threat:
+                threats.set_threat(
+                    event_id,
+                    now=now,
+                    threatened_by=data.get("threatened_by", ""),
+                    consequence=data.get("consequence", ""),
+                    deadline=data.get("deadline"),
+                    actor_id=request.user.pk,
+                )
+            else:
+                threats.set_meeting(
+                    event_id,
+                    now=now,
+                    status=data["status"],
+                    place=data.get("place", ""),
+                    date=data.get("date"),
+                    actor_id=request.user.pk,
+                )
+        return None
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_sources=Count("sources"))

@@ -166,6 +166,27 @@ class Event(models.Model):
                 )
         if self.origin == Origin.FEED and self.pk and not self.sources.exclude(url="").exists():
             raise ValidationError("An event proposed from a feed needs at least one source URL.")
+        if self.pk and self.indicator_id:
+            self._clean_details()
+
+    def _clean_details(self):
+        """A threat's details stay on consequences-threat events, a meeting's on second-summit ones."""
+        slug = Indicator.objects.filter(pk=self.indicator_id).values_list("slug", flat=True).first()
+        row = (Event.objects.filter(pk=self.pk).values_list("threat__id", "meeting__id").first()) or (
+            None,
+            None,
+        )
+        for detail_id, owner, what in (
+            (row[0], THREAT_SLUG, "a threat's details (who, consequence, deadlines)"),
+            (row[1], SUMMIT_SLUG, "a meeting's place, date and status"),
+        ):
+            if detail_id is not None and slug != owner:
+                raise ValidationError(
+                    {
+                        "indicator": f"This event carries {what}, which belong to “{owner}” events "
+                        "only: clear them first."
+                    }
+                )
 
     @property
     def corroboration(self):
@@ -550,3 +571,139 @@ class SeriesPointRevision(models.Model):
         who = self.actor or self.actor_label or "system"
         old = "new" if self.old_value is None else f"{self.old_value:g}"
         return f"{self.at:%Y-%m-%d %H:%M} {who}: {old} → {self.new_value:g}"
+
+
+# --- Threats and their deadlines; the second meeting (indicators/threats.py) --------------------------
+
+THREAT_SLUG = "consequences-threat"
+SUMMIT_SLUG = "second-summit"
+SUMMIT_DATE = datetime.date(2025, 8, 15)  # the Anchorage summit: the ledger counts deadlines from it
+
+
+def _event_on(event_id, slug, what):
+    """ValidationError unless the event bears on indicator `slug`."""
+    found = Event.objects.filter(pk=event_id).values_list("indicator__slug", flat=True).first()
+    if event_id is not None and found != slug:
+        raise ValidationError(
+            {
+                "event": f"{what} belong to events of the “{slug}” indicator only; this event bears "
+                f"on “{found}”."
+            }
+        )
+
+
+class Threat(models.Model):
+    """What a consequences-threat event says: who threatened, the consequence named. Its deadlines (none,
+    one, or several when extended) are ThreatDeadline rows, the latest one being the one in force."""
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="threat")
+    threatened_by = models.CharField(max_length=100, blank=True, help_text='Who threatened: "Trump", "EU"...')
+    consequence = models.CharField(
+        max_length=300, blank=True, help_text='The consequence named: "secondary tariffs", "new sanctions"...'
+    )
+
+    def __str__(self):
+        return f"{self.threatened_by or 'Someone'}: {self.consequence or 'consequences'}"
+
+    def clean(self):
+        super().clean()
+        _event_on(self.event_id, THREAT_SLUG, "Who threatened, the consequence and a deadline")
+
+
+class DeadlineOutcome(models.TextChoices):
+    PENDING = "", "awaiting its outcome"
+    CARRIED_OUT = "carried_out", "carried out"
+    EXTENDED = "extended", "extended"
+    LAPSED = "lapsed", "lapsed or dropped"
+
+
+class ThreatDeadline(models.Model):
+    """One deadline of a threat and what became of it. An extension decides the current deadline
+    (`extended`) and adds the new one: the rows of a threat are its history of deadlines."""
+
+    Outcome = DeadlineOutcome
+
+    threat = models.ForeignKey(Threat, on_delete=models.CASCADE, related_name="deadlines")
+    due_on = models.DateField("deadline")
+    outcome = models.CharField(max_length=12, choices=DeadlineOutcome.choices, default="", blank=True)
+    follow_up = models.ForeignKey(
+        Event,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Carried out: the event that followed (new sanctions...). Lapsed: the reverse event "
+        "recorded.",
+    )
+    set_at = models.DateTimeField(default=timezone.now)
+    set_by_label = models.CharField(max_length=100, blank=True, help_text='"matcher", or empty for a user.')
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["threat", "set_at", "id"]
+        constraints = [
+            _choices_check("outcome", DeadlineOutcome, "threatdeadline_outcome_valid"),
+            # Decided exactly when an outcome is recorded; carried out and lapsed name their event.
+            models.CheckConstraint(
+                condition=(
+                    Q(outcome="", decided_at__isnull=True) | (~Q(outcome="") & Q(decided_at__isnull=False))
+                ),
+                name="threatdeadline_decided_with_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome__in=["carried_out", "lapsed"]) | Q(follow_up__isnull=False),
+                name="threatdeadline_outcome_has_event",
+            ),
+            models.UniqueConstraint(
+                fields=["threat"], condition=Q(outcome=""), name="threatdeadline_one_open_per_threat"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.due_on}: {self.get_outcome_display()}"
+
+    def clean(self):
+        super().clean()
+        if (
+            self.outcome in (DeadlineOutcome.CARRIED_OUT, DeadlineOutcome.LAPSED)
+            and self.follow_up_id is None
+        ):
+            raise ValidationError(
+                {"follow_up": "A threat carried out (or lapsed) names its event: pick the follow-up event."}
+            )
+        if self.follow_up_id is not None and self.threat_id is not None:
+            if Threat.objects.filter(pk=self.threat_id, event_id=self.follow_up_id).exists():
+                raise ValidationError({"follow_up": "The follow-up is another event than the threat itself."})
+
+
+class MeetingStatus(models.TextChoices):
+    PROPOSED = "proposed", "proposed"
+    SET = "set", "set"
+    CANCELLED = "cancelled", "cancelled"
+    HELD = "held", "held"
+
+
+class Meeting(models.Model):
+    """What a second-summit event says of the meeting: proposed, set (a date and place agreed), cancelled
+    (shelved, postponed, refused) or held; where, and on which day."""
+
+    Status = MeetingStatus
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="meeting")
+    status = models.CharField(max_length=10, choices=MeetingStatus.choices, default=MeetingStatus.PROPOSED)
+    place = models.CharField(max_length=100, blank=True, help_text='e.g. "Budapest".')
+    date = models.DateField("meeting date", null=True, blank=True)
+
+    class Meta:
+        constraints = [_choices_check("status", MeetingStatus, "meeting_status_valid")]
+
+    def __str__(self):
+        return f"{self.place or 'a meeting'} {self.get_status_display()}"
+
+    def clean(self):
+        super().clean()
+        _event_on(self.event_id, SUMMIT_SLUG, "A meeting's place, date and status")

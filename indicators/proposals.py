@@ -29,7 +29,7 @@ from tracker.feeds.models import Entry
 from tracker.feeds.semantic import WINDOW
 from tracker.feeds.stories import converging_story
 
-from . import services
+from . import services, threats
 from .matching.combined import CombinedMatcher, Signal, gate
 from .matching.store import get_matcher
 from .matching.versions import get_combined_matcher
@@ -185,7 +185,7 @@ def _propose_one(entry, match, indicator_id, now) -> int:
         occurred_on = min(published, now).date()
         try:
             with transaction.atomic():
-                services.record_event(
+                proposed = services.record_event(
                     indicator_id=indicator_id,
                     direction=match.direction,
                     occurred_on=occurred_on,
@@ -200,6 +200,15 @@ def _propose_one(entry, match, indicator_id, now) -> int:
                     match_terms=_explanation_terms(match),
                     match_score=match.score,
                     match_explanation=_explanation(match),
+                )
+                # A threat's deadline and who made it, a meeting's place and date, where the text says them.
+                text = entry_text(entry)
+                threats.propose_details(
+                    proposed,
+                    slug=match.indicator,
+                    text=f"{text.title}. {text.summary}",
+                    lang=match.lang,
+                    published_on=published.date(),
                 )
             return 1
         except IntegrityError:

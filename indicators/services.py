@@ -12,7 +12,19 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from .models import Direction, Event, EventReview, EventSource, Indicator, Origin, State
+from .models import (
+    SUMMIT_SLUG,
+    THREAT_SLUG,
+    Direction,
+    Event,
+    EventReview,
+    EventSource,
+    Indicator,
+    Meeting,
+    Origin,
+    State,
+    Threat,
+)
 
 # --- Status -------------------------------------------------------------------------------------------
 
@@ -313,7 +325,23 @@ def _apply_edits(event, **fields):
         old_id, new_id = changes.pop("indicator_id")
         slugs = dict(Indicator.objects.filter(pk__in=[old_id, new_id]).values_list("pk", "slug"))
         changes["indicator"] = [slugs.get(old_id), slugs.get(new_id)]
+        changes.update(_drop_details(event, slugs.get(new_id)))
     return changes
+
+
+def _drop_details(event, new_slug):
+    """An event moved to another indicator loses the threat's or meeting's details proposed for it, unless
+    an outcome was recorded (then Event.clean refuses the move and says so)."""
+    dropped = {}
+    threat = Threat.objects.filter(event_id=event.pk).first() if new_slug != THREAT_SLUG else None
+    if threat is not None and not threat.deadlines.exclude(outcome="").exists():
+        dropped["threat"] = [str(threat), None]
+        threat.delete()
+    meeting = Meeting.objects.filter(event_id=event.pk).first() if new_slug != SUMMIT_SLUG else None
+    if meeting is not None:
+        dropped["meeting"] = [str(meeting), None]
+        meeting.delete()
+    return dropped
 
 
 def _jsonable(value):
@@ -350,10 +378,11 @@ class Trend:
         return Arrow.SYMBOLS[self.arrow]
 
 
-def indicator_trends(*, since, until):
+def indicator_trends(*, since, until, indicator_ids=None):
     """Confirmed advances and reverses per indicator id in [since, until] (dates), in one query.
 
-    Every indicator gets a Trend, with zero counts where nothing was confirmed in the window.
+    Every indicator gets a Trend, with zero counts where nothing was confirmed in the window (every
+    indicator of the watch list, or those of `indicator_ids` when the caller has them already).
     """
     rows = (
         Event.objects.filter(state=State.CONFIRMED, occurred_on__gte=since, occurred_on__lte=until)
@@ -365,4 +394,6 @@ def indicator_trends(*, since, until):
         .order_by()
     )
     counts = {r["indicator_id"]: Trend(r["advances"], r["reverses"]) for r in rows}
-    return {pk: counts.get(pk, Trend(0, 0)) for pk in Indicator.objects.values_list("pk", flat=True)}
+    if indicator_ids is None:
+        indicator_ids = Indicator.objects.values_list("pk", flat=True)
+    return {pk: counts.get(pk, Trend(0, 0)) for pk in indicator_ids}

@@ -8,7 +8,7 @@ import json
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 
-from indicators.models import State
+from indicators.models import THREAT_SLUG, State
 
 from . import cache
 from .access import viewer_required
@@ -47,6 +47,24 @@ FIELDS = [
         "The source URLs. In CSV: separated by a space. In JSON: a list of objects with url, "
         "outlet, language and published_at.",
     ),
+    (
+        "deadline",
+        "Consequences-threat events only: the deadline in force (YYYY-MM-DD; after an extension, the new "
+        "one). null in JSON, empty in CSV for other events and for threats with no deadline.",
+    ),
+    (
+        "deadline_outcome",
+        "Consequences-threat events with a deadline only: what became of the deadline in force: pending "
+        "(not recorded yet: not passed, or due), carried_out (followed by action, e.g. new sanctions), "
+        "lapsed (dropped; also recorded as a reverse event of the indicator); deadlines_extended lists the "
+        "earlier deadlines. null in JSON, empty in CSV otherwise.",
+    ),
+    (
+        "deadlines_extended",
+        "Consequences-threat events only: the earlier deadlines this threat was extended from "
+        "(YYYY-MM-DD, oldest first; in CSV separated by a space). An empty list for threats never "
+        "extended, null in JSON and empty in CSV for other events.",
+    ),
 ]
 
 
@@ -69,7 +87,12 @@ def _problem_text(errors):
 
 
 def _events(filters):
-    qs = events_with_evidence(filters.events()).order_by("occurred_on", "id")
+    qs = (
+        events_with_evidence(filters.events())
+        .select_related("threat")
+        .prefetch_related("threat__deadlines")
+        .order_by("occurred_on", "id")
+    )
     return qs.iterator(chunk_size=CHUNK)
 
 
@@ -95,6 +118,7 @@ def _row(e, *, reviewers=True):
         "reviewed_at": _iso(e.reviewed_at),
         "reviewed_by": e.reviewed_by.get_username() if (reviewers and e.reviewed_by) else "",
         "outlets": e.corroboration,
+        **_deadline_fields(e),
         "sources": [
             {
                 "url": s.url,
@@ -104,6 +128,23 @@ def _row(e, *, reviewers=True):
             }
             for s in sources
         ],
+    }
+
+
+def _deadline_fields(e):
+    """deadline, deadline_outcome and deadlines_extended of a consequences-threat event (None otherwise)."""
+    empty = {"deadline": None, "deadline_outcome": None, "deadlines_extended": None}
+    if e.indicator.slug != THREAT_SLUG:
+        return empty
+    threat = getattr(e, "threat", None)
+    deadlines = list(threat.deadlines.all()) if threat is not None else []
+    if not deadlines:
+        return {**empty, "deadlines_extended": []}
+    current = deadlines[-1]
+    return {
+        "deadline": current.due_on.isoformat(),
+        "deadline_outcome": current.outcome or "pending",
+        "deadlines_extended": [d.due_on.isoformat() for d in deadlines[:-1]],
     }
 
 
@@ -134,6 +175,8 @@ def events_csv(request):
             row = _row(e, reviewers=request.user.is_authenticated)
             row["sources"] = " ".join(s["url"] for s in row["sources"])
             row["stage"] = row["stage"] or ""
+            row["deadline"], row["deadline_outcome"] = row["deadline"] or "", row["deadline_outcome"] or ""
+            row["deadlines_extended"] = " ".join(row["deadlines_extended"] or [])
             yield writer.writerow([_csv_safe(row[n]) for n in names])
 
     response = _response(request, "export-csv", filters, rows, "text/csv; charset=utf-8")

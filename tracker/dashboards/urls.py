@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import exports, series_views, views
+from . import exports, series_views, threat_views, views
 from .atom import ConfirmedEventsFeed
 
 urlpatterns = [
@@ -11,6 +11,9 @@ urlpatterns = [
     path("feeds/", views.feed_health, name="feed-health"),
     path("events/new/", views.log_event, name="log-event"),
     path("events/<int:pk>/", views.event_detail, name="event"),
+    path("events/<int:pk>/threat/", threat_views.threat_edit, name="threat-edit"),
+    path("events/<int:pk>/threat/outcome/", threat_views.threat_outcome, name="threat-outcome"),
+    path("events/<int:pk>/meeting/", threat_views.meeting_edit, name="meeting-edit"),
     path("review/", views.review_queue, name="review-queue"),
     path("review/<int:pk>/", views.review_decision, name="review-decision"),
     path("export/", views.export, name="export"),

@@ -14,8 +14,9 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from indicators import threats
 from indicators.matching.versions import matching_mode
-from indicators.models import Category, Event, Indicator, Origin, State
+from indicators.models import Category, Event, Indicator, MeetingStatus, Origin, State
 from indicators.services import edit_event, indicator_trends, record_event, review_event
 from tracker.feeds import enrichment
 from tracker.feeds.models import Feed
@@ -36,10 +37,10 @@ def _filters(request):
     return form, dataclasses.replace(form.filters(), state=State.CONFIRMED)
 
 
-def _trends(filters):
+def _trends(filters, indicator_ids=None):
     until = filters.until or timezone.localdate()
     since = until - datetime.timedelta(days=queries.TREND_DAYS - 1)
-    return indicator_trends(since=since, until=until), since, until
+    return indicator_trends(since=since, until=until, indicator_ids=indicator_ids), since, until
 
 
 def _cards(statuses, trends):
@@ -78,11 +79,17 @@ def overview(request):
 def _overview_data(filters):
     daily = queries.Daily.load(filters)
     statuses = queries.indicator_statuses(filters, daily=daily)
-    trends, trend_since, trend_until = _trends(filters)
+    trends, trend_since, trend_until = _trends(filters, [s.indicator.pk for s in statuses])
     weekly = queries.weekly_counts(filters, daily, {s.indicator.pk: s.indicator.category for s in statuses})
     progress = queries.stage_progress([s.indicator for s in statuses])
     marks = queries.milestones(filters)
+    # Threats due or coming, and the second meeting's line: one query (the watch list's ids are known).
+    threats_open, meeting = threats.overview_lines(
+        timezone.localdate(), since=filters.since, until=filters.until
+    )
     return {
+        "threats_open": threats_open,
+        "meeting_line": meeting,
         "groups": queries.indicators_by_category(
             _cards(statuses, trends), key=lambda c: c["status"].indicator
         ),
@@ -117,6 +124,7 @@ def _category_data(filters, category):
     weekly = queries.weekly_counts(filters, daily, {s.indicator.pk: category for s in statuses})
     marks = queries.milestones(filters)
     return {
+        "ledger": threats.threat_ledger() if category == Category.COERCIVE else None,
         "category_label": queries.category_label(category),
         "cards": _cards(statuses, trends),
         "trend_since": trend_since,
@@ -203,7 +211,12 @@ def event_detail(request, pk):
         Event.objects.all() if request.user.is_authenticated else Event.objects.filter(state=State.CONFIRMED)
     )
     event = get_object_or_404(queries.events_with_evidence(visible).prefetch_related("reviews__actor"), pk=pk)
-    return render(request, "tracker/event.html", {"event": event, "can_review": is_analyst(request.user)})
+    context = {
+        "event": event,
+        "can_review": is_analyst(request.user),
+        "meeting_statuses": MeetingStatus.choices,
+    }
+    return render(request, "tracker/event.html", context)
 
 
 @analyst_required

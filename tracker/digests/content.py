@@ -1,4 +1,5 @@
-"""What a weekly digest says: status changes, newly confirmed events, pending reviews and stage lines.
+"""What a weekly digest says: status changes, newly confirmed events, pending reviews, threats due or
+coming, and stage lines.
 
 `build_digest_for` gathers the statuses before and after the week once, then fills one Section per
 followed category; the email templates and the preview page render the resulting Digest.
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Prefetch, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from indicators.models import STAGE_CHOICES, Category, Event, EventSource, Indicator, State
 from indicators.roles import is_analyst
@@ -21,6 +23,7 @@ from indicators.services import (
     pending_counts,
     statuses_from_daily,
 )
+from indicators.threats import open_deadlines
 from tracker.digests.models import Subscription
 
 from .schedule import due_at, next_due
@@ -100,6 +103,7 @@ class Digest:
     overview_url: str
     manage_url: str
     unsubscribe_url: str
+    threats: list = field(default_factory=list)  # ThreatItem: deadlines due or coming (coercive followed)
 
     @property
     def start(self):
@@ -145,6 +149,27 @@ class Digest:
         return len(self.sections) == len(Category.values)
 
 
+@dataclass(frozen=True)
+class ThreatItem:
+    deadline: object  # indicators.threats.OpenDeadline
+
+    @property
+    def url(self):
+        return absolute(reverse("event", args=[self.deadline.event_id]))
+
+    @property
+    def outcome_url(self):
+        return absolute(reverse("threat-outcome", args=[self.deadline.event_id]))
+
+
+def _threats(sub, now):
+    """Threats whose deadline has passed without a recorded outcome, or falls within 7 days of the
+    digest's day, for subscribers following the coercive category."""
+    if Category.COERCIVE not in sub.followed:
+        return []
+    return [ThreatItem(d) for d in open_deadlines(timezone.localdate(now))]
+
+
 def build_digest(subscription_id, week, now):
     """The digest `subscription_id` gets for `week` (an IsoWeek or "YYYY-Www"), as of `now`."""
     sub = Subscription.objects.select_related("user").get(pk=subscription_id)
@@ -162,7 +187,9 @@ def build_digest_for(sub, week, now):
     """The digest `sub` gets for `week` (an IsoWeek or "YYYY-Www"), as of `now`."""
     week = IsoWeek.parse(week) if isinstance(week, str) else week
     before, after = _statuses_around(week)
-    trends = indicator_trends(since=week.monday, until=week.sunday)
+    # The watch list's ids are known: the trends need no query of their own (the threats section takes it).
+    ids = [s.indicator.pk for s in after]
+    trends = indicator_trends(since=week.monday, until=week.sunday, indicator_ids=ids)
     sections = _empty_sections(sub.followed)
     _add_status_changes(sections, before, after, trends)
     _add_new_events(sections, _new_events(sub, week), week)
@@ -175,6 +202,7 @@ def build_digest_for(sub, week, now):
         stages=_stage_lines(after),
         pending_total=pending_total,
         **_links(sub),
+        threats=_threats(sub, now),
     )
 
 
