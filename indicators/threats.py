@@ -304,13 +304,16 @@ class Ledger:
     def credibility(self):
         """ "3 deadlines since 15 Aug: 1 followed by action, 1 extended, 1 lapsed" (and those still open)."""
         c, n = self.counts, self.total
+        if not n:
+            return f"No deadline since {self.since:%-d %b} yet: nothing to judge a threat's credibility by."
         line = (
             f"{n} deadline{'s' if n != 1 else ''} since {self.since:%-d %b}: "
             f"{c.get(DeadlineOutcome.CARRIED_OUT, 0)} followed by action, "
             f"{c.get(DeadlineOutcome.EXTENDED, 0)} extended, {c.get(DeadlineOutcome.LAPSED, 0)} lapsed"
         )
         if c.get(DeadlineOutcome.PENDING):
-            line += f", {c[DeadlineOutcome.PENDING]} awaiting its outcome"
+            pending = c[DeadlineOutcome.PENDING]
+            line += f", {pending} awaiting {'its' if pending == 1 else 'their'} outcome"
         return line
 
 

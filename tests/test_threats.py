@@ -360,3 +360,12 @@ def test_analysts_set_a_meeting_on_the_event_page(client, alice):
     assert (meeting.status, meeting.place, meeting.date) == ("set", "Budapest", D(2025, 10, 30))
     assert summit.reviews.last().changes["place"] == [None, "Budapest"]
     assert threats.meeting_line(threats.meeting_rows()) == "Budapest set 16 Oct (for 30 Oct)"
+
+
+def test_with_no_deadline_yet_the_ledger_says_so(db):
+    from indicators.threats import threat_ledger
+
+    assert (
+        threat_ledger().credibility
+        == "No deadline since 15 Aug yet: nothing to judge a threat's credibility by."
+    )
