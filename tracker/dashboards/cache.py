@@ -31,6 +31,7 @@ fails (Redis down) is logged and skipped: the page is built as it would be witho
 import hashlib
 import logging
 from functools import lru_cache
+from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
@@ -167,11 +168,24 @@ def _key(page, request, parts):
     if prefix is None:  # once per request: the class and the generation
         generation = f"{changes.generation()}.{'.'.join(str(n or 0) for n in _highest_ids())}"
         mode = "public" if public_dashboards() else "accounts"
-        prefix = f"watchpost:dash:v{VERSION}:{changes.scope()}:{visibility(request.user)}:{mode}:{generation}"
+        prefix = (
+            f"watchpost:dash:v{VERSION}.{_release()}:{changes.scope()}:{visibility(request.user)}:{mode}:"
+            f"{generation}"
+        )
         request._watchpost_dashboard_key = prefix
     # The filters are frozen dataclasses of dates and strings: their repr is stable across processes.
     digest = hashlib.sha256(repr((tuple(parts), timezone.localdate())).encode()).hexdigest()[:32]
     return f"{prefix}:{page}:{digest}"
+
+
+@lru_cache(maxsize=1)
+def _release() -> str:
+    """A digest of the templates, once per process: after a deploy that changed them, HTML cached by the
+    previous release (in Redis, shared) is not served."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(settings.BASE_DIR, "templates").rglob("*.html")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def _highest_ids():
