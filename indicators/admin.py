@@ -74,7 +74,7 @@ class IndicatorAdmin(admin.ModelAdmin):
 
 class EventSourceInline(admin.TabularInline):
     model = EventSource
-    fields = ("url", "outlet", "language", "published_at")
+    fields = ("url", "outlet", "language", "published_at", "claimant", "stance")
     extra = 0
 
 
@@ -162,7 +162,10 @@ class EventAdmin(admin.ModelAdmin):
         return [inline for inline in self.inlines if keep.get(inline, True)]
 
     def save_formset(self, request, form, formset, change):
-        """A threat's and a meeting's details go through indicators.threats, with an audit line."""
+        """A threat's and a meeting's details go through indicators.threats, with an audit line; so does a
+        source's claimant or stance corrected in the sources inline."""
+        if formset.model is EventSource:
+            return self._save_sources(request, form, formset, change)
         if formset.model not in (Threat, Meeting):
             return super().save_formset(request, form, formset, change)
         now, event_id = timezone.now(), form.instance.pk
@@ -189,6 +192,16 @@ class EventAdmin(admin.ModelAdmin):
                     actor_id=request.user.pk,
                 )
         return None
+
+    def _save_sources(self, request, form, formset, change):
+        edits = {}
+        for f in formset.forms:
+            if f.instance.pk and not formset._should_delete_form(f):
+                for name in {"claimant", "stance"} & set(f.changed_data):
+                    edits[f"source {f.instance.pk} {name}"] = [f.initial.get(name), f.cleaned_data[name]]
+        super().save_formset(request, form, formset, change)
+        if edits:
+            services.record_edit(form.instance, now=timezone.now(), changes=edits, actor_id=request.user.pk)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_sources=Count("sources"))

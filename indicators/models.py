@@ -193,14 +193,43 @@ class Event(models.Model):
         """How many independent outlets carried it."""
         return len({(s.outlet or s.url).lower() for s in self.sources.all()})
 
+    @property
+    def claim_status(self):
+        """Who claims it, from its sources (the rule is in indicators.claims)."""
+        from .claims import event_claim_status
+
+        return event_claim_status(self)
+
+    @property
+    def claim_status_label(self):
+        from .claims import label
+
+        return label(self.claim_status)
+
 
 http_url_validator = URLValidator(
     schemes=["http", "https"], message="Enter a full web address starting with http:// or https://."
 )
 
 
+class Claimant(models.TextChoices):
+    """Who says it, where a source's text attributes the claim (indicators.matching.claimants)."""
+
+    KYIV = "kyiv", "Kyiv"
+    MOSCOW = "moscow", "Moscow"
+    WASHINGTON = "washington", "Washington"
+    EUROPE = "europe", "European capitals"
+    OTHER = "other", "another party"
+    UNKNOWN = "unknown", "unknown"
+
+
+class Stance(models.TextChoices):
+    CLAIM = "claim", "claim"
+    DENIAL = "denial", "denial (counter-claim)"
+
+
 class EventSource(models.Model):
-    """A piece of evidence: where the event was reported."""
+    """A piece of evidence: where the event was reported, who the text says claims it (or denies it)."""
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sources")
     url = models.URLField(max_length=2000, validators=[http_url_validator])
@@ -210,12 +239,18 @@ class EventSource(models.Model):
     entry = models.ForeignKey(
         "feeds.Entry", null=True, blank=True, on_delete=models.SET_NULL, related_name="event_sources"
     )
+    claimant = models.CharField(max_length=12, choices=Claimant.choices, default=Claimant.UNKNOWN)
+    stance = models.CharField(
+        max_length=8, choices=Stance.choices, default=Stance.CLAIM, help_text="denial: a counter-claim."
+    )
 
     class Meta:
         ordering = ["published_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["event", "url"], name="eventsource_unique_url_per_event"),
             models.CheckConstraint(condition=~Q(url=""), name="eventsource_url_required"),
+            _choices_check("claimant", Claimant, "eventsource_claimant_valid"),
+            _choices_check("stance", Stance, "eventsource_stance_valid"),
         ]
 
     def __str__(self):

@@ -10,7 +10,12 @@ For each entry and each match at or above the threshold:
 - another story close to this one in meaning and evidence, within the join window, has an event for
   that indicator and direction (`tracker.feeds.semantic.same_event`: the shared indicator is evidence
   too): the entry corroborates that event, and the queue does not ask for the same event twice;
-- the story's event for that indicator was rejected by an analyst: nothing is done (a human said no).
+- the story's event for that indicator was rejected by an analyst: nothing is done (a human said no);
+- the entry reads as a denial (frames: "Kyiv denies Moscow's claim...") and the story has an event for
+  that indicator, or a converging story has one in either direction: the entry is attached to it as a
+  counter-claim (stance "denial"), not proposed as a new event; with no event to deny, as before.
+Every source gets the claimant its entry's title and summary name (indicators.matching.claimants;
+"unknown" without a cue: the feed's camp is the outlet's side, not the claimant).
 Confirming stays a human act. Safe to run twice on the same entries.
 """
 
@@ -30,10 +35,12 @@ from tracker.feeds.semantic import WINDOW
 from tracker.feeds.stories import converging_story
 
 from . import services, threats
+from .matching import frames
+from .matching.claimants import claimant
 from .matching.combined import CombinedMatcher, Signal, gate
 from .matching.store import get_matcher
 from .matching.versions import get_combined_matcher
-from .models import Event, EventSource, Indicator, Origin, State
+from .models import Direction, Event, EventSource, Indicator, Origin, Stance, State
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +100,15 @@ def entries_worth_reading(entry_ids) -> Reading:
 
 
 def _source(entry, lang: str) -> dict:
+    text = entry_text(entry)
     return {
         "url": entry.link or entry.canonical_link,
         "outlet": entry.outlet or (entry.feed.title if entry.feed_id and entry.feed else ""),
         "language": lang,
         "published_at": entry.published_at,
         "entry_id": entry.pk,
+        "claimant": claimant(f"{text.title}. {text.summary}", lang),
+        "stance": Stance.CLAIM,
     }
 
 
@@ -180,6 +190,13 @@ def _converging_event(entry, indicator_id, direction):
 def _propose_one(entry, match, indicator_id, now) -> int:
     source = _source(entry, match.lang)
     event = _existing_event(entry, indicator_id) or _converging_event(entry, indicator_id, match.direction)
+    text = entry_text(entry)
+    if "denial" in frames.found(text.title, text.summary, match.lang):
+        # A denial is a counter-claim on the event it denies (read in either direction), never a new one.
+        opposite = Direction.REVERSE if match.direction == Direction.ADVANCE else Direction.ADVANCE
+        event = event or _converging_event(entry, indicator_id, opposite)
+        if event is not None:
+            source["stance"] = Stance.DENIAL
     if event is None:
         published = entry.published_at or now
         occurred_on = min(published, now).date()

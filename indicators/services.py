@@ -215,22 +215,31 @@ def record_event(
     return event
 
 
-def add_source(*, event_id, url, now, outlet="", language="", published_at=None, entry_id=None):
-    """Attach one more piece of evidence to an event (same URL twice is ignored). Returns True if added."""
-    row = EventSource(
-        event_id=event_id,
-        url=url,
-        outlet=outlet,
-        language=language,
-        published_at=published_at,
-        entry_id=entry_id,
-    )
+def add_source(
+    *,
+    event_id,
+    url,
+    now,
+    outlet="",
+    language="",
+    published_at=None,
+    entry_id=None,
+    claimant="unknown",
+    stance="claim",
+):
+    """Attach one more piece of evidence to an event (same URL twice is ignored). Returns True if added.
+    `claimant` and `stance`: who the text says claims it, and whether it claims or denies it."""
+    fields = {
+        "outlet": outlet,
+        "language": language,
+        "published_at": published_at,
+        "entry_id": entry_id,
+        "claimant": claimant,
+        "stance": stance,
+    }
+    row = EventSource(event_id=event_id, url=url, **fields)
     row.full_clean(exclude=["event"], validate_unique=False, validate_constraints=False)
-    _, created = EventSource.objects.get_or_create(
-        event_id=event_id,
-        url=url,
-        defaults={"outlet": outlet, "language": language, "published_at": published_at, "entry_id": entry_id},
-    )
+    _, created = EventSource.objects.get_or_create(event_id=event_id, url=url, defaults=fields)
     return created
 
 

@@ -96,6 +96,8 @@ def test_json_events_carry_sources_and_dates(client, bob, events):
         "outlet": "reuters.example.org",
         "language": "",
         "published_at": None,
+        "claimant": "unknown",
+        "stance": "claim",
     }
 
 

@@ -43,9 +43,17 @@ FIELDS = [
     ("reviewed_by", "User name of the analyst who made the last review decision."),
     ("outlets", "Number of independent outlets among the sources (corroboration)."),
     (
+        "claim_status",
+        "Who claims it, from the sources' claimants and stances and the outlets' camps, first that "
+        "applies: both_sides (claimed by Kyiv and by Moscow), independent (claimed by Washington, European "
+        "capitals or another party, or reported with no claimant by a Western or other outlet), contested "
+        "(a source denies it), one_side (claimed by Kyiv only or Moscow only), unattributed (none of these).",
+    ),
+    (
         "sources",
         "The source URLs. In CSV: separated by a space. In JSON: a list of objects with url, "
-        "outlet, language and published_at.",
+        "outlet, language, published_at, claimant (who the text says claims it: kyiv, moscow, washington, "
+        "europe, other or unknown) and stance (claim, or denial: a counter-claim).",
     ),
     (
         "deadline",
@@ -118,6 +126,7 @@ def _row(e, *, reviewers=True):
         "reviewed_at": _iso(e.reviewed_at),
         "reviewed_by": e.reviewed_by.get_username() if (reviewers and e.reviewed_by) else "",
         "outlets": e.corroboration,
+        "claim_status": e.claim_status,
         **_deadline_fields(e),
         "sources": [
             {
@@ -125,6 +134,8 @@ def _row(e, *, reviewers=True):
                 "outlet": s.outlet,
                 "language": s.language,
                 "published_at": _iso(s.published_at) or None,
+                "claimant": s.claimant,
+                "stance": s.stance,
             }
             for s in sources
         ],
@@ -208,6 +219,7 @@ def events_json(request):
             "indicator": filters.indicator,
             "direction": filters.direction,
             "state": filters.state or "all",
+            "claims": filters.claims or "all",
         },
         "codebook": request.build_absolute_uri("/codebook/"),
     }

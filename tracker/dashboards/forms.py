@@ -35,6 +35,11 @@ class FilterForm(forms.Form):
         choices=[("", "confirmed"), *State.choices, ("all", "every state")],
         widget=forms.HiddenInput,
     )
+    claims = forms.ChoiceField(
+        required=False,
+        label="Claims",
+        choices=[("", "every claim status"), ("confirmed", "confirmed by both sides or independently")],
+    )
 
     error_messages = {
         "order": "The start date is after the end date: swap them or change one.",
@@ -86,6 +91,7 @@ class FilterForm(forms.Form):
             indicator=data.get("indicator") or "",
             direction=data.get("direction") or "",
             state="" if state == "all" else state,
+            claims=data.get("claims") or "",
         )
 
 

@@ -5,12 +5,12 @@ over events."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import F, Prefetch
+from django.db.models import F
 from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber, TruncWeek
 
-from indicators import services
-from indicators.models import Category, Direction, Event, EventSource, Indicator, State
+from indicators import claims, services
+from indicators.models import Category, Direction, Event, Indicator, State
 from tracker.dashboards.models import ANCHORAGE_SUMMIT, Milestone
 
 # The watch list starts just before the summit: the default range of every page.
@@ -28,6 +28,7 @@ class Filters:
     indicator: str = ""  # slug
     direction: str = ""
     state: str = State.CONFIRMED  # "" means every state
+    claims: str = ""  # "confirmed": only events confirmed by both sides or independently (indicators.claims)
 
     def events(self, qs=None):
         qs = Event.objects.all() if qs is None else qs
@@ -43,6 +44,8 @@ class Filters:
             qs = qs.filter(indicator__slug=self.indicator)
         if self.direction:
             qs = qs.filter(direction=self.direction)
+        if self.claims == "confirmed":
+            qs = qs.filter(claims.confirmed_q())
         return qs
 
 
@@ -71,7 +74,11 @@ class Daily:
     @classmethod
     def load(cls, filters):
         confirmed = Filters(
-            since=filters.since, until=filters.until, category=filters.category, indicator=filters.indicator
+            since=filters.since,
+            until=filters.until,
+            category=filters.category,
+            indicator=filters.indicator,
+            claims=filters.claims,
         )
         return cls(tuple(services.confirmed_daily(events=confirmed.events())))
 
@@ -177,7 +184,7 @@ def milestones(filters=None):
 def events_with_evidence(qs):
     """Events with their indicator and sources loaded in two extra queries, not one per event."""
     return qs.select_related("indicator", "story", "created_by", "reviewed_by").prefetch_related(
-        Prefetch("sources", queryset=EventSource.objects.order_by("published_at", "id"))
+        claims.sources_prefetch()
     )
 
 
@@ -187,7 +194,7 @@ def event_list(qs):
     return (
         qs.select_related("indicator", "story")
         .defer("match_terms", "match_explanation", "story__centroid")
-        .prefetch_related(Prefetch("sources", queryset=EventSource.objects.order_by("published_at", "id")))
+        .prefetch_related(claims.sources_prefetch())
     )
 
 

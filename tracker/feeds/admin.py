@@ -45,6 +45,7 @@ class FeedAdmin(admin.ModelAdmin):
         "__str__",
         "language",
         "theatre",
+        "camp",
         "active",
         "health",
         "last_success_at",
@@ -54,12 +55,12 @@ class FeedAdmin(admin.ModelAdmin):
         "last_new_entries",
         "next_poll_at",
     )
-    list_filter = (FeedHealthFilter, "language", "theatre", "active", "last_error_kind")
+    list_filter = (FeedHealthFilter, "language", "theatre", "camp", "active", "last_error_kind")
     search_fields = ("url", "title", "last_error_message")
     actions = ["reset_backoff"]
     readonly_fields = HEALTH_FIELDS
     fieldsets = (
-        (None, {"fields": ("url", "title", "language", "theatre", "active")}),
+        (None, {"fields": ("url", "title", "language", "theatre", "camp", "active")}),
         ("Schedule", {"fields": ("next_poll_at", "poll_interval")}),
         ("Health", {"fields": HEALTH_FIELDS}),
     )

@@ -10,6 +10,16 @@ from .languages import LANGUAGES
 __all__ = ["Feed", "Story", "Entry", "EntryVector"]
 
 
+class Camp(models.TextChoices):
+    """The outlet's side (not who a report attributes a claim to: that is a source's claimant)."""
+
+    UKRAINIAN = "ukrainian", "Ukrainian"
+    RUSSIAN = "russian", "Russian"
+    WESTERN = "western", "Western"
+    OTHER = "other", "other"
+    UNKNOWN = "unknown", "not set"
+
+
 class Feed(models.Model):
     url = models.URLField(max_length=1000, unique=True)
     title = models.CharField(max_length=200, blank=True)
@@ -20,6 +30,13 @@ class Feed(models.Model):
         default=False, help_text="Every item is about the Russia-Ukraine war (a Ukraine-focused outlet)."
     )
     active = models.BooleanField(default=True)
+    camp = models.CharField(
+        max_length=10,
+        choices=Camp.choices,
+        default=Camp.UNKNOWN,
+        help_text="The outlet's side (Ukrainian, Russian, Western, other), read by an event's claim status; "
+        "until it is set, the outlet's reports count as no one's confirmation.",
+    )
 
     # Health
     last_fetched_at = models.DateTimeField(null=True, blank=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .models import Feed
+from .models import Camp, Feed
 
 FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "feeds.json"
 
@@ -26,6 +26,7 @@ def seed_feeds(path=FIXTURE) -> dict:
                 "language": row.get("language", ""),
                 "theatre": bool(row.get("theatre", False)),
                 "active": bool(row.get("active", True)),
+                "camp": row.get("camp", Camp.OTHER),
             },
         )
         created += was_created

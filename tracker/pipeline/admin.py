@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from indicators import changes
 from tracker.feeds.admin import FeedAdmin
 from tracker.feeds.models import Feed
 
@@ -11,6 +12,11 @@ from .tasks import poll_now
 @admin.register(Feed)
 class PolledFeedAdmin(FeedAdmin):
     actions = ["poll_now", *FeedAdmin.actions]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "camp" in form.changed_data:  # events' claim status reads the camp: the cached pages follow
+            changes.bump()
 
     @admin.action(description="Poll now (enqueue a poll for the selected feeds)")
     def poll_now(self, request, queryset):
