@@ -21,6 +21,7 @@ from .models import (
     Indicator,
     MatcherModel,
     Meeting,
+    ProposedPoint,
     Series,
     SeriesPoint,
     SeriesPointRevision,
@@ -471,6 +472,23 @@ class SeriesPointAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # through import_series or the series page, which write the history
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProposedPoint)
+class ProposedPointAdmin(admin.ModelAdmin):
+    """Figures read from the news, awaiting or past review (decided in the review queue, which writes the
+    point through the series service and keeps its history)."""
+
+    list_display = ("series", "date", "value", "state", "entry", "created_at", "reviewed_by")
+    list_filter = ("state", "series")
+    date_hierarchy = "date"
+    readonly_fields = [f.name for f in ProposedPoint._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

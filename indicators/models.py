@@ -608,6 +608,41 @@ class SeriesPointRevision(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {who}: {old} → {self.new_value:g}"
 
 
+class ProposedPoint(models.Model):
+    """A figure read from a news entry ("Russia launched 810 drones overnight"), awaiting an analyst: once
+    confirmed, the point is written through indicators.series (with its revision); rejected, nothing is.
+    One proposal per series and day per entry (indicators/figures.py)."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="proposed_points")
+    date = models.DateField()
+    value = models.FloatField(validators=[MinValueValidator(0, message="A value is 0 or more.")])
+    entry = models.ForeignKey(
+        "feeds.Entry", null=True, blank=True, on_delete=models.SET_NULL, related_name="proposed_points"
+    )
+    source_url = models.URLField(max_length=2000, blank=True, validators=[http_url_validator])
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PROPOSED, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry", "series", "date"],
+                condition=Q(entry__isnull=False),
+                name="proposedpoint_one_per_entry_series_day",
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="proposedpoint_value_not_negative"),
+            _choices_check("state", State, "proposedpoint_state_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.series_id} {self.date}: {self.value:g} ({self.state})"
+
+
 # --- Threats and their deadlines; the second meeting (indicators/threats.py) --------------------------
 
 THREAT_SLUG = "consequences-threat"

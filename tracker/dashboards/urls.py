@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import exports, series_views, threat_views, views
+from . import exports, figure_views, series_views, threat_views, views
 from .atom import ConfirmedEventsFeed
 
 urlpatterns = [
@@ -16,6 +16,7 @@ urlpatterns = [
     path("events/<int:pk>/meeting/", threat_views.meeting_edit, name="meeting-edit"),
     path("review/", views.review_queue, name="review-queue"),
     path("review/<int:pk>/", views.review_decision, name="review-decision"),
+    path("review/figures/<int:pk>/", figure_views.figure_decision, name="figure-decision"),
     path("export/", views.export, name="export"),
     path("export/events.csv", exports.events_csv, name="export-csv"),
     path("export/events.json", exports.events_json, name="export-json"),

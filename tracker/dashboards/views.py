@@ -14,6 +14,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from indicators import figures as news_figures
 from indicators import threats
 from indicators.matching.versions import matching_mode
 from indicators.models import Category, Event, Indicator, MeetingStatus, Origin, State
@@ -262,6 +263,7 @@ def review_queue(request):
             "indicators": list(Indicator.objects.all()),
             "actions": ReviewForm.ACTIONS,
             "matching": matching_mode(),
+            "proposed_figures": list(news_figures.pending()),
         },
     )
 

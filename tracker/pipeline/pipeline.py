@@ -29,6 +29,7 @@ from datetime import datetime
 import httpx
 from django.db import DatabaseError
 
+from indicators.figures import propose_figures
 from indicators.proposals import entries_worth_reading, propose_for_entries
 from indicators.stories import MergeConflict, merge_stories
 from tracker.feeds import enrichment, schedule
@@ -207,6 +208,7 @@ class EnrichResult:
     merged: int = 0  # stories found to be one, merged with their events
     enriched: int = 0
     proposed: int = 0
+    figures: int = 0  # figures from the news proposed as series points
     failed: int = 0
     error: str = ""
 
@@ -229,6 +231,7 @@ def enrich_entries(entry_ids: list[int], now: datetime) -> EnrichResult:
         joined = join_stories(claimed, now)
         result.joined, result.merged = joined.moved, _merge(joined.merges, now)
         result.proposed = propose_for_entries(claimed, now, reading.analyses)
+        result.figures = propose_figures(reading.worth, now, reading.analyses)  # in scope only
     except Exception as exc:  # noqa: BLE001 - recorded on the entries and logged; they are retried
         log.exception("enrichment of %d entries failed", len(claimed))
         result.failed, result.error = len(claimed), f"{type(exc).__name__}: {exc}"[:500]
