@@ -387,15 +387,18 @@ class Trend:
         return Arrow.SYMBOLS[self.arrow]
 
 
-def indicator_trends(*, since, until, indicator_ids=None):
+def indicator_trends(*, since, until, indicator_ids=None, only=None):
     """Confirmed advances and reverses per indicator id in [since, until] (dates), in one query.
 
     Every indicator gets a Trend, with zero counts where nothing was confirmed in the window (every
-    indicator of the watch list, or those of `indicator_ids` when the caller has them already).
+    indicator of the watch list, or those of `indicator_ids` when the caller has them already). `only`: a
+    further condition on the events (a Q), e.g. the claims filter of the dashboards.
     """
+    events = Event.objects.filter(state=State.CONFIRMED, occurred_on__gte=since, occurred_on__lte=until)
+    if only is not None:
+        events = events.filter(only)
     rows = (
-        Event.objects.filter(state=State.CONFIRMED, occurred_on__gte=since, occurred_on__lte=until)
-        .values("indicator_id")
+        events.values("indicator_id")
         .annotate(
             advances=Count("id", filter=Q(direction=Direction.ADVANCE)),
             reverses=Count("id", filter=Q(direction=Direction.REVERSE)),

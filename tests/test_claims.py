@@ -216,6 +216,12 @@ def test_claims_filter_limits_pages_and_exports(client, bob, two_events):
     assert "Both sides say so" in listing and "Moscow says so" not in listing
     assert client.get(reverse("overview"), {"claims": "confirmed"}).status_code == 200
     assert client.get(reverse("overview"), {"claims": "nonsense"}).status_code == 200  # shown as an error
+    # The 7-day arrows follow the filter too.
+    from indicators.services import indicator_trends
+
+    window = {"since": DAY - datetime.timedelta(days=6), "until": DAY, "indicator_ids": [both.indicator_id]}
+    assert indicator_trends(**window)[both.indicator_id].advances == 2
+    assert indicator_trends(**window, only=claims.confirmed_q())[both.indicator_id].advances == 1
 
 
 def test_exports_carry_the_fields_and_the_codebook_lists_them(client, bob, two_events):

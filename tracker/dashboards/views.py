@@ -14,8 +14,8 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from indicators import claims, threats
 from indicators import figures as news_figures
-from indicators import threats
 from indicators.matching.versions import matching_mode
 from indicators.models import Category, Event, Indicator, MeetingStatus, Origin, State
 from indicators.services import edit_event, indicator_trends, record_event, review_event
@@ -41,7 +41,8 @@ def _filters(request):
 def _trends(filters, indicator_ids=None):
     until = filters.until or timezone.localdate()
     since = until - datetime.timedelta(days=queries.TREND_DAYS - 1)
-    return indicator_trends(since=since, until=until, indicator_ids=indicator_ids), since, until
+    only = claims.confirmed_q() if filters.claims == "confirmed" else None
+    return indicator_trends(since=since, until=until, indicator_ids=indicator_ids, only=only), since, until
 
 
 def _cards(statuses, trends):
