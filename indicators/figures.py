@@ -75,7 +75,8 @@ def _propose_one(entry, series_id, day, value, now) -> int:
 
 
 def _decide(pk, actor_id, now):
-    point = ProposedPoint.objects.select_for_update().select_related("entry").get(pk=pk)
+    # Lock the proposal row only (`of`): PostgreSQL cannot lock the nullable side of the join to its entry.
+    point = ProposedPoint.objects.select_for_update(of=("self",)).select_related("entry").get(pk=pk)
     if point.state != State.PROPOSED:
         raise ValidationError(f"This figure was already {point.get_state_display().lower()}.")
     point.reviewed_by_id, point.reviewed_at = actor_id, now
