@@ -54,9 +54,11 @@ class OutcomeForm(forms.Form):
     outcome = forms.ChoiceField(
         choices=OUTCOMES,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose an outcome: carried out, extended or lapsed.",
-                        "invalid_choice": "Choose an outcome: carried out, extended or lapsed."},
-    )  # fmt: skip
+        error_messages={
+            "required": "Choose an outcome: carried out, extended or lapsed.",
+            "invalid_choice": "Choose an outcome: carried out, extended or lapsed.",
+        },
+    )
     follow_up = forms.ModelChoiceField(
         queryset=Event.objects.none(),
         required=False,
@@ -96,38 +98,49 @@ def _say_errors(request, form, what):
             messages.error(request, f"{what} not saved: {f'{label}: ' if label else ''}{error}")
 
 
-@require_POST
-@analyst_required
-def threat_edit(request, pk):
-    event = get_object_or_404(Event.objects.select_related("indicator"), pk=pk, indicator__slug=THREAT_SLUG)
-    form = ThreatForm(request.POST)
+def _save_details(request, pk, slug, form_class, save, saved, what):
+    """Validate the form, call the service `save(event_id, now=, actor_id=, **fields)`, say what happened
+    and go back to the event page (a refused value is named with what to fix)."""
+    event = get_object_or_404(Event.objects.select_related("indicator"), pk=pk, indicator__slug=slug)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            threats.set_threat(event.pk, now=timezone.now(), actor_id=request.user.pk, **form.cleaned_data)
+            save(event.pk, now=timezone.now(), actor_id=request.user.pk, **form.cleaned_data)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Saved the threat's details.")
+            messages.success(request, saved)
             return redirect("event", pk=event.pk)
-    _say_errors(request, form, "The threat's details were")
+    _say_errors(request, form, what)
     return redirect("event", pk=event.pk)
+
+
+@require_POST
+@analyst_required
+def threat_edit(request, pk):
+    return _save_details(
+        request,
+        pk,
+        THREAT_SLUG,
+        ThreatForm,
+        threats.set_threat,
+        "Saved the threat's details.",
+        "The threat's details were",
+    )
 
 
 @require_POST
 @analyst_required
 def meeting_edit(request, pk):
-    event = get_object_or_404(Event.objects.select_related("indicator"), pk=pk, indicator__slug=SUMMIT_SLUG)
-    form = MeetingForm(request.POST)
-    if form.is_valid():
-        try:
-            threats.set_meeting(event.pk, now=timezone.now(), actor_id=request.user.pk, **form.cleaned_data)
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, "Saved the meeting's status, place and date.")
-            return redirect("event", pk=event.pk)
-    _say_errors(request, form, "The meeting was")
-    return redirect("event", pk=event.pk)
+    return _save_details(
+        request,
+        pk,
+        SUMMIT_SLUG,
+        MeetingForm,
+        threats.set_meeting,
+        "Saved the meeting's status, place and date.",
+        "The meeting was",
+    )
 
 
 @analyst_required
