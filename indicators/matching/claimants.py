@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from .text import plain
+
 UNKNOWN = "unknown"
 _W = r"[^\s.,;:!?«»\"()]+"  # one word
 _GAP = rf"(?:[ \t]+{_W}){{0,3}}?"  # at most three words between actor and verb
@@ -106,7 +108,6 @@ def _compile():
 
 
 _COMPILED = _compile()
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "`": "'"})
 
 
 def claimant(text: str, lang: str | None) -> str:
@@ -114,7 +115,7 @@ def claimant(text: str, lang: str | None) -> str:
     if lang not in _COMPILED:
         return UNKNOWN
     actors, after, before = _COMPILED[lang]
-    text = " ".join((text or "").translate(_APOSTROPHES).split())
+    text = plain(text)
     best = None  # (start, -length, claimant)
     for who, pattern in actors:
         for m in pattern.finditer(text):

@@ -15,6 +15,8 @@ import calendar
 import datetime
 import re
 
+from .text import plain
+
 MONTHS = {
     "en": {
         "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
@@ -107,11 +109,8 @@ YEAR_ROLLOVER_DAYS = 60
 
 
 def normalise(text):
-    """Lower case, one kind of apostrophe (Ukrainian п'ятниця is written with ’, ʼ or '), single spaces."""
-    text = (text or "").lower()
-    for mark in ("’", "ʼ", "`", "‘"):
-        text = text.replace(mark, "'")
-    return " ".join(text.split())
+    """Lower case, one kind of apostrophe, single spaces (`text.plain`)."""
+    return plain(text).lower()
 
 
 def _number(word, lang):
@@ -217,34 +216,31 @@ def _weekday(text, lang, published_on):
     return found
 
 
-def find_deadline(text, lang, published_on):
-    """The deadline a text sets, as a date, or None: an explicit date after a deadline cue, or a relative
-    form counted from `published_on` (the entry's publication day). The first one in the text wins."""
+def _first_day(text, lang, published_on, date_cues):
+    """The first day the text names: an explicit date (after one of `date_cues`; any, when None), a
+    relative form or a weekday, counted from `published_on`; None when there is none."""
     lang = (lang or "").lower()[:2]
     if lang not in MONTHS or published_on is None:
         return None
     text = normalise(text)
     found = [
-        *_explicit(text, lang, published_on, DATE_CUES[lang]),
+        *_explicit(text, lang, published_on, date_cues and date_cues[lang]),
         *_relative(text, lang, published_on),
         *_weekday(text, lang, published_on),
     ]
     return min(found)[1] if found else None
+
+
+def find_deadline(text, lang, published_on):
+    """The deadline a text sets, as a date, or None: an explicit date after a deadline cue, or a relative
+    form counted from `published_on` (the entry's publication day). The first one in the text wins."""
+    return _first_day(text, lang, published_on, DATE_CUES)
 
 
 def find_date(text, lang, published_on):
     """A day the text names (a meeting's date): an explicit date with or without a cue, or a relative
     form; None when there is none."""
-    lang = (lang or "").lower()[:2]
-    if lang not in MONTHS or published_on is None:
-        return None
-    text = normalise(text)
-    found = [
-        *_explicit(text, lang, published_on, None),
-        *_relative(text, lang, published_on),
-        *_weekday(text, lang, published_on),
-    ]
-    return min(found)[1] if found else None
+    return _first_day(text, lang, published_on, None)
 
 
 # --- Who threatened; where a meeting is -------------------------------------------------------------

@@ -27,6 +27,8 @@ import re
 
 import numpy as np
 
+from .text import plain
+
 FRAMES = ("conditional", "negated", "denial", "prospective")
 
 _CUES = {
@@ -73,18 +75,13 @@ _COMPILED = {
     lang: {frame: re.compile(pattern, re.IGNORECASE) for frame, pattern in cues.items()}
     for lang, cues in _CUES.items()
 }
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "`": "'"})
-
-
-def _clean(text: str) -> str:
-    return " ".join((text or "").translate(_APOSTROPHES).split())
 
 
 def found(title: str, summary: str, lang: str | None) -> dict[str, float]:
     """{frame: 1.0 if cued in the title, 0.5 in the summary only} for the frames present."""
     patterns = _COMPILED.get(lang or "", {})
     out: dict[str, float] = {}
-    title, summary = _clean(title), _clean(summary)
+    title, summary = plain(title), plain(summary)
     for frame in FRAMES:
         pattern = patterns.get(frame)
         if pattern is None:

@@ -43,6 +43,12 @@ def normalise(text: str) -> str:
     return text.replace("ё", "е")
 
 
+def plain(text: str) -> str:
+    """One kind of apostrophe (Ukrainian п'ятниця is written with ’, ʼ or '), single spaces; case and
+    accents kept: what the cue readers (frames, claimants, deadlines) match their patterns on."""
+    return " ".join((text or "").translate(_APOSTROPHES).split())
+
+
 def tokenise(normalised: str) -> list[str]:
     """Split normalised text into word tokens. French elisions (l', d', qu'...) are dropped."""
     tokens = []
