@@ -17,6 +17,15 @@ from .queries import DEFAULT_SINCE, Filters
 MAX_SOURCES = 20
 
 
+def errors_to_form(form, exc: ValidationError) -> None:
+    """A service's ValidationError shown on the form: on the field it names, else above the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 

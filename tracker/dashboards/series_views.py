@@ -19,7 +19,7 @@ from indicators.models import Series, SeriesPoint, SeriesPointRevision
 from . import figures
 from .access import analyst_required, viewer_required
 from .exports import _csv_safe
-from .forms import DateInput
+from .forms import DateInput, errors_to_form
 
 BASELINE_COLOUR = "#555"
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
@@ -84,11 +84,7 @@ def series_point(request, slug):
                 actor_id=request.user.pk,
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for name, errors in exc.error_dict.items():
-                    form.add_error(name if name in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            errors_to_form(form, exc)
         else:
             try:
                 proposed = svc.points_changed([series.pk], now=now)

@@ -22,7 +22,7 @@ from indicators.models import (
 )
 
 from .access import analyst_required
-from .forms import DateInput
+from .forms import DateInput, errors_to_form
 
 DATE_ERROR = {"invalid": "Give a real day as YYYY-MM-DD, e.g. 2025-08-08."}
 FOLLOW_UPS = 200  # the latest confirmed coercive events offered as a threat's follow-up
@@ -83,14 +83,6 @@ class OutcomeForm(forms.Form):
         )
 
 
-def _add_errors(form, exc):
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def _say_errors(request, form, what):
     for name, errors in form.errors.items():
         label = form.fields[name].label or name.replace("_", " ") if name in form.fields else ""
@@ -107,7 +99,7 @@ def _save_details(request, pk, slug, form_class, save, saved, what):
         try:
             save(event.pk, now=timezone.now(), actor_id=request.user.pk, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            errors_to_form(form, exc)
         else:
             messages.success(request, saved)
             return redirect("event", pk=event.pk)
@@ -166,7 +158,7 @@ def threat_outcome(request, pk):
                     note=data["note"],
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                errors_to_form(form, exc)
             else:
                 label = dict(DeadlineOutcome.choices)[data["outcome"]]
                 messages.success(request, f"Recorded: the deadline was {label}.")

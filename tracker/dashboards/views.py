@@ -26,7 +26,7 @@ from . import cache, figures, queries, review
 from .access import analyst_required, is_analyst, viewer_required
 from .atom import feed_key
 from .exports import FIELDS
-from .forms import EventForm, FilterForm, ReviewForm
+from .forms import EventForm, FilterForm, ReviewForm, errors_to_form
 
 EVENTS_PER_PAGE = 50
 QUEUE_PER_PAGE = 20
@@ -240,7 +240,7 @@ def log_event(request):
                     now=timezone.now(),
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, f"Logged and confirmed: {event.title}")
                 return redirect("event", pk=event.pk)
@@ -318,14 +318,6 @@ def _weeks(since, until):
         weeks.append(start)
         start += datetime.timedelta(days=7)
     return weeks
-
-
-def _errors_to_form(form, exc):
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 @viewer_required
