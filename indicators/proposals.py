@@ -99,8 +99,7 @@ def entries_worth_reading(entry_ids) -> Reading:
     return reading
 
 
-def _source(entry, lang: str) -> dict:
-    text = entry_text(entry)
+def _source(entry, lang: str, text: EntryText) -> dict:
     return {
         "url": entry.link or entry.canonical_link,
         "outlet": entry.outlet or (entry.feed.title if entry.feed_id and entry.feed else ""),
@@ -188,9 +187,9 @@ def _converging_event(entry, indicator_id, direction):
 
 
 def _propose_one(entry, match, indicator_id, now) -> int:
-    source = _source(entry, match.lang)
+    text = entry_text(entry)  # read once: the source's claimant, the frame, the summary, the details
+    source = _source(entry, match.lang, text)
     event = _existing_event(entry, indicator_id) or _converging_event(entry, indicator_id, match.direction)
-    text = entry_text(entry)
     if "denial" in frames.found(text.title, text.summary, match.lang):
         # A denial is a counter-claim on the event it denies (read in either direction), never a new one.
         opposite = Direction.REVERSE if match.direction == Direction.ADVANCE else Direction.ADVANCE
@@ -207,7 +206,7 @@ def _propose_one(entry, match, indicator_id, now) -> int:
                     direction=match.direction,
                     occurred_on=occurred_on,
                     title=entry.title[:500],
-                    summary=entry_text(entry).summary,
+                    summary=text.summary,
                     now=now,
                     origin=Origin.FEED,
                     sources=[source],
@@ -219,7 +218,6 @@ def _propose_one(entry, match, indicator_id, now) -> int:
                     match_explanation=_explanation(match),
                 )
                 # A threat's deadline and who made it, a meeting's place and date, where the text says them.
-                text = entry_text(entry)
                 threats.propose_details(
                     proposed,
                     slug=match.indicator,
