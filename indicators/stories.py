@@ -18,6 +18,7 @@ from django.db import transaction
 
 from tracker.feeds.models import Entry, Story
 from tracker.feeds.store import refresh_stories
+from tracker.feeds.stories import absorb_story
 
 from .models import Event, EventReview, EventSource, State
 from .services import record_edit
@@ -66,6 +67,7 @@ def merge_stories(
             else:
                 _absorb_event(event, other, now, actor_id, actor_label)
                 merged += 1
+        absorb_story(from_story_id, into_story_id)
         Entry.objects.filter(story_id=from_story_id).update(story_id=into_story_id)
         Story.objects.filter(pk=from_story_id).delete()
         refresh_stories([into_story_id])

@@ -102,8 +102,11 @@ class EntryFactory(factory.django.DjangoModelFactory):
         model = Entry
 
     feed = None
-    story = factory.SubFactory(StoryFactory, title=factory.SelfAttribute("..title"))
+    story = factory.SubFactory(
+        StoryFactory, title=factory.SelfAttribute("..title"), lang=factory.SelfAttribute("..lang")
+    )
     title = factory.Sequence(lambda n: f"Regional council report {n}")
+    lang = ""
     link = factory.Sequence(lambda n: f"https://news.example.org/articles/{n}")
     guid = factory.SelfAttribute("link")
     canonical_link = factory.SelfAttribute("link")

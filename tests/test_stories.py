@@ -7,9 +7,15 @@ import numpy as np
 import pytest
 
 from indicators.models import Event, Indicator
-from tracker.feeds.clustering import signature
 from tracker.feeds.models import Story
-from tracker.feeds.semantic import FIGURES_AGREE, FIGURES_CONFLICT, StoryIndex
+from tracker.feeds.semantic import (
+    ReportEvidence,
+    StoryIndex,
+    StoryState,
+    join_features,
+    join_model,
+    story_score,
+)
 from tracker.pipeline.pipeline import import_source
 
 NOW = datetime(2025, 8, 25, 12, 0, tzinfo=UTC)
@@ -65,15 +71,35 @@ def test_two_exchanges_a_week_apart_stay_two_stories(learned, tmp_path):
     assert Event.objects.filter(indicator__slug="prisoner-exchange").count() == 2
 
 
+def _report(title, when, vector, outlet="Wire Two", lang="en", summary=""):
+    return ReportEvidence.of(vector, title, summary, lang, outlet, when)
+
+
 def test_conflicting_figures_weigh_against_joining():
     index = StoryIndex()
     vector = np.ones(4, np.float32) / 2
-    index.add_story("a", vector, signature("Swap of 146 prisoners", "en"), NOW)
-    same = index.best(vector, signature("Swap of 146 prisoners", "en"), NOW)
-    other = index.best(vector, signature("Swap of 84 prisoners", "en"), NOW)
-    assert same[0].key == "a" and other[1] == pytest.approx(same[1] - FIGURES_CONFLICT - FIGURES_AGREE)
-    too_late = index.best(vector, signature("Swap of 146 prisoners", "en"), NOW + timedelta(days=3))
+    index.add_report("a", _report("Swap of 146 prisoners", NOW, vector, outlet="Wire One"))
+    same, p_same = index.best(_report("Swap of 146 prisoners", NOW, vector))
+    _, p_other = index.best(_report("Swap of 84 prisoners", NOW, vector))
+    assert same.key == "a" and p_other < p_same
+    # A figure in the summary counts too.
+    _, p_summary = index.best(_report("Swap of prisoners", NOW, vector, summary="Each side freed 84 men."))
+    assert p_summary < p_same
+    too_late = index.best(_report("Swap of 146 prisoners", NOW + timedelta(days=3), vector))
     assert too_late == (None, 0.0)  # outside the window: not even a candidate
+
+
+def test_the_join_model_reads_time_and_outlet_besides_meaning():
+    """The same closeness in meaning is less likely one story when the reports are hours apart, or when
+    the outlet already reported the story (an outlet seldom files one event twice)."""
+    vector = np.ones(4, np.float32) / 2
+    story = StoryState.of("a", _report("Kyiv hit by drones overnight", NOW, vector, outlet="Wire One"))
+    soon = _report("Drones hit Kyiv", NOW + timedelta(hours=1), vector)
+    late = _report("Drones hit Kyiv", NOW + timedelta(hours=20), vector)
+    again = _report("Drones hit Kyiv", NOW + timedelta(hours=1), vector, outlet="Wire One")
+    model = join_model()
+    p_soon, p_late, p_again = (model.probability(join_features(r, story)) for r in (soon, late, again))
+    assert p_late < p_soon and p_again < p_soon
 
 
 def test_the_labelled_cluster_sets_are_big_and_varied_enough():
@@ -145,6 +171,8 @@ def test_a_report_that_bridges_two_stories_merges_them_and_keeps_the_decision(le
     assert event.state == "confirmed" and event.sources.count() == 3
     trail = " ".join(r.note for r in event.reviews.all())
     assert "merged with event" in trail and event.reviews.filter(action="confirmed", actor=alice).exists()
+    # The surviving story is scored as the whole story from now on: its centroid and evidence hold all three.
+    assert story.centroid_count == 3 and story.evidence["langs"] == ["en", "fr", "ru"]
 
 
 def test_opposite_decisions_keep_two_stories_apart(db, alice):
@@ -196,12 +224,10 @@ def test_another_outlets_story_of_the_same_event_corroborates_it_rather_than_pro
     reads as the same indicator, on the same day with the same figure: one event with both sources. The
     same kind of event a week later, or the same day told otherwise, is an event of its own."""
     from indicators.proposals import propose_for_entries
-    from tracker.feeds.semantic import EVENT_THRESHOLD, JOIN_THRESHOLD
 
     dim = learned.dim
     e0, e1 = np.eye(dim, dtype=np.float32)[0], np.eye(dim, dtype=np.float32)[1]
-    cos = (EVENT_THRESHOLD + JOIN_THRESHOLD) / 2 - FIGURES_AGREE  # between the two bars, with the figure
-    near = cos * e0 + np.sqrt(1 - cos**2) * e1
+    near = _between_the_bars(e0, e1, NOW)
     wire = _story_with_centroid(
         "Russia and Ukraine swap 146 prisoners of war each", NOW, e0, learned, "https://wire.example/1"
     )
@@ -227,3 +253,23 @@ def test_another_outlets_story_of_the_same_event_corroborates_it_rather_than_pro
         "https://wire.example/1",
     ]
     assert second.story_id == later.story_id and second.sources.count() == 1
+
+
+def _between_the_bars(e0, e1, when):
+    """A vector whose story is one event with e0's by the join model (`event_threshold`) without being
+    close enough for a report to join it (`join_threshold`): the cosine found by bisection."""
+    model = join_model()
+    target = (model.event_threshold + model.join_threshold) / 2
+    wire = StoryState.of("wire", _report("Russia and Ukraine swap 146 prisoners of war each", when, e0))
+    low, high = 0.0, 1.0
+    for _ in range(40):
+        cos = (low + high) / 2
+        near = (cos * e0 + np.sqrt(1 - cos**2) * e1).astype(np.float32)
+        other = StoryState.of(
+            "other",
+            _report("Ukraine brings home 146 soldiers in a prisoner swap with Russia", when, near, "b"),
+        )
+        other.first_seen = other.last_seen = when + timedelta(hours=3)
+        low, high = (cos, high) if story_score(other, wire) < target else (low, cos)
+    assert model.event_threshold < model.join_threshold, "the event bar must be below the join bar"
+    return near

@@ -99,6 +99,8 @@ class Story(models.Model):
     centroid = models.BinaryField(null=True, blank=True, editable=False)
     centroid_encoder = models.CharField(max_length=100, blank=True, editable=False)
     centroid_count = models.PositiveIntegerField(default=0, editable=False)
+    # What the join model reads of its reports besides the centroid: figures, names, languages, outlets.
+    evidence = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["-first_seen_at"]

@@ -1,43 +1,70 @@
-"""Stories on meaning: a report joins the story whose centroid it is closest to, when hard evidence agrees.
+"""Stories on meaning: a report joins the story it most likely belongs to, by a learned join model.
 
 Lexical clustering (clustering.py) joins reports that share wording, or figures and names, at store time.
 What it cannot join (one event told in other words or another language) is joined here, in enrichment,
-once the report has its sentence vector:
+once the report has its sentence vector. A report is compared with the stories of its time window (their
+centroids), never with every report in the window, and the nearest few are scored by `JoinModel`: a
+logistic regression over
 
-    score = cosine(report vector, story centroid)
-            + FIGURES_AGREE when they share a figure, - FIGURES_CONFLICT when both have figures, none shared
-            + NAMES_AGREE x shared specific names (at most 3) - HOURS_PENALTY x hours between them
+    the cosine between the report's vector and the story's centroid;
+    whether the story already has a report in the report's language (cross-language cosines run lower);
+    the figures they share, and whether both have figures but share none ("146 for 146" / "84 for 84");
+    the specific names they share; the hours between them; whether the story already has this outlet
+    (an outlet seldom reports one event twice within hours: a second report is more often another event).
 
-and the report joins the best story within WINDOW when the score reaches JOIN_THRESHOLD. Conflicting
-figures keep two exchanges a week apart ("146 for 146" / "84 for 84") or two strike nights apart even when
-their wording is close. A report is compared with stories (their centroids), never with every report in
-the window, and only with stories inside the window: the cost per report does not grow with the window's
-entries. Pure numpy: `StoryIndex` is used by `tracker.feeds.stories` on stored rows and by the evaluation
-on labelled reports alike.
+It is trained on tests/data/stories/dev.txt (`python -m tracker.pipeline.story_training`, which also
+chooses its thresholds by cross-validation on dev) and shipped as fixtures/stories/join-model.json;
+tests/data/stories/holdout.txt is only measured. The same model scores two stories against each other:
+a report that bridges two stories shows they are one (`merge_threshold`), and two stories the matcher
+reads as the same indicator are one event at a lower bar (`event_threshold`, `same_event`). Pure numpy at
+run time: `StoryIndex` is used by `tracker.feeds.stories` on stored rows and by the evaluation on
+labelled reports alike.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
-from .clustering import GENERIC, TitleSignature
+from .clustering import GENERIC, signature
 
-# Chosen on tests/data/stories/dev.txt (precision first: a wrong join hides an event, a missed one shows
-# it twice); tests/data/stories/holdout.txt is only measured.
 WINDOW = timedelta(hours=24)
-JOIN_THRESHOLD = 0.87
-FIGURES_AGREE = 0.06
-FIGURES_CONFLICT = 0.08
-NAMES_AGREE = 0.03
-HOURS_PENALTY = 0.002
-# A report close enough to two stories to join either shows they are one: they merge (tracker.feeds.stories).
-MERGE_THRESHOLD = 0.92
-# Two stories that the matcher reads as bearing on the same indicator are one event at a lower bar than a
-# report joining a story (the shared indicator is evidence too): `same_event` (indicators.proposals).
-EVENT_THRESHOLD = 0.84
+MODEL_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "stories" / "join-model.json"
+FEATURES = (
+    "cosine",
+    "same_language",
+    "figures_shared",
+    "figures_conflict",
+    "names_shared",
+    "hours",
+    "log_hours",
+    "same_outlet",
+)
+
+
+@dataclass(frozen=True)
+class ReportEvidence:
+    """What one report brings to a join: its vector, the names of its title, the figures of its title and
+    summary, when, in which language and from which outlet."""
+
+    vector: np.ndarray
+    names: frozenset
+    numbers: frozenset
+    when: datetime
+    lang: str = ""
+    outlet: str = ""
+
+    @classmethod
+    def of(cls, vector, title: str, summary: str, lang: str, outlet: str, when: datetime) -> ReportEvidence:
+        sig = signature(title or "", lang or "")
+        numbers = signature(f"{title}. {summary}", lang or "").numbers if summary else sig.numbers
+        return cls(np.asarray(vector, np.float32), sig.entities, numbers, when, lang or "", outlet or "")
 
 
 @dataclass
@@ -49,41 +76,181 @@ class StoryState:
     last_seen: datetime
     numbers: set = field(default_factory=set)
     entities: set = field(default_factory=set)
+    langs: set = field(default_factory=set)
+    outlets: set = field(default_factory=set)
 
-    def add(self, vector: np.ndarray, sig: TitleSignature, when: datetime) -> None:
-        self.centroid = (self.centroid * self.count + vector) / (self.count + 1)
+    @classmethod
+    def of(cls, key, report: ReportEvidence) -> StoryState:
+        return cls(
+            key,
+            report.vector,
+            1,
+            report.when,
+            report.when,
+            set(report.numbers),
+            set(report.names),
+            {report.lang} - {""},
+            {report.outlet} - {""},
+        )
+
+    def add(self, report: ReportEvidence) -> None:
+        self.centroid = (self.centroid * self.count + report.vector) / (self.count + 1)
         self.centroid /= np.linalg.norm(self.centroid) or 1.0
         self.count += 1
-        self.first_seen, self.last_seen = min(self.first_seen, when), max(self.last_seen, when)
-        self.numbers |= set(sig.numbers)
-        self.entities |= set(sig.entities)
+        self.first_seen, self.last_seen = min(self.first_seen, report.when), max(self.last_seen, report.when)
+        self.numbers |= set(report.numbers)
+        self.entities |= set(report.names)
+        self.langs |= {report.lang} - {""}
+        self.outlets |= {report.outlet} - {""}
+
+    def absorb(self, other: StoryState) -> None:
+        """Another story's reports join this one (a merge): centroids weighed by their counts."""
+        total = self.centroid * self.count + other.centroid * other.count
+        self.centroid = total / (np.linalg.norm(total) or 1.0)
+        self.count += other.count
+        self.first_seen, self.last_seen = (
+            min(self.first_seen, other.first_seen),
+            max(self.last_seen, other.last_seen),
+        )
+        self.numbers |= other.numbers
+        self.entities |= other.entities
+        self.langs |= other.langs
+        self.outlets |= other.outlets
+
+    # What is stored with the story (Story.evidence), so that a later batch scores it the same way.
+    def evidence(self) -> dict:
+        return {
+            "numbers": sorted(self.numbers),
+            "names": sorted(self.entities),
+            "langs": sorted(self.langs),
+            "outlets": sorted(self.outlets)[:50],
+        }
+
+    @classmethod
+    def from_row(cls, key, centroid, count, first, last, evidence: dict, title: str, lang: str) -> StoryState:
+        """A stored story; one stored before its evidence was kept reads it from its title."""
+        if not evidence:
+            sig = signature(title or "", lang or "")
+            evidence = {"numbers": sig.numbers, "names": sig.entities, "langs": [lang] if lang else []}
+        return cls(
+            key,
+            np.asarray(centroid, np.float32),
+            count,
+            first,
+            last,
+            set(evidence.get("numbers", ())),
+            set(evidence.get("names", ())),
+            set(evidence.get("langs", ())),
+            set(evidence.get("outlets", ())),
+        )
 
 
-def join_score(vector: np.ndarray, sig: TitleSignature, when: datetime, story: StoryState) -> float:
-    score = float(story.centroid @ vector)
-    if sig.numbers and story.numbers:
-        score += FIGURES_AGREE if set(sig.numbers) & story.numbers else -FIGURES_CONFLICT
-    score += NAMES_AGREE * min(3, len((set(sig.entities) & story.entities) - GENERIC))
-    gap = max(0.0, (story.first_seen - when).total_seconds(), (when - story.last_seen).total_seconds())
-    return score - HOURS_PENALTY * gap / 3600
+def _hours_apart(first_a, last_a, first_b, last_b) -> float:
+    return max(0.0, (first_b - last_a).total_seconds(), (first_a - last_b).total_seconds()) / 3600
 
 
-def story_score(a: StoryState, b: StoryState) -> float:
-    """`join_score` between two stories: their centroids, figures, names and the hours between them."""
-    score = float(a.centroid @ b.centroid)
-    if a.numbers and b.numbers:
-        score += FIGURES_AGREE if a.numbers & b.numbers else -FIGURES_CONFLICT
-    score += NAMES_AGREE * min(3, len((a.entities & b.entities) - GENERIC))
-    gap = max(0.0, (a.first_seen - b.last_seen).total_seconds(), (b.first_seen - a.last_seen).total_seconds())
-    return score - HOURS_PENALTY * gap / 3600
+def _features(cosine: float, numbers, names, langs, outlets, hours: float, story: StoryState) -> np.ndarray:
+    shared = len(set(numbers) & story.numbers)
+    return np.array(
+        [
+            cosine,
+            1.0 if set(langs) & story.langs else 0.0,
+            min(shared, 2),
+            1.0 if (numbers and story.numbers and not shared) else 0.0,
+            min(3, len((set(names) & story.entities) - GENERIC)),
+            hours,
+            math.log1p(hours),
+            1.0 if set(outlets) & story.outlets else 0.0,
+        ],
+        dtype=np.float64,
+    )
 
 
-def same_event(a: StoryState, b: StoryState) -> bool:
+def join_features(report: ReportEvidence, story: StoryState, cosine: float | None = None) -> np.ndarray:
+    """The join model's features of a report against a story (FEATURES, in order)."""
+    cosine = float(story.centroid @ report.vector) if cosine is None else cosine
+    hours = _hours_apart(report.when, report.when, story.first_seen, story.last_seen)
+    return _features(cosine, report.numbers, report.names, {report.lang}, {report.outlet}, hours, story)
+
+
+def pair_features(a: StoryState, b: StoryState) -> np.ndarray:
+    """The same features between two stories (story a read as one report)."""
+    hours = _hours_apart(a.first_seen, a.last_seen, b.first_seen, b.last_seen)
+    return _features(float(a.centroid @ b.centroid), a.numbers, a.entities, a.langs, a.outlets, hours, b)
+
+
+@dataclass
+class JoinModel:
+    """A logistic regression over standardised FEATURES, with the thresholds chosen on dev."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    join_threshold: float  # a report joins the best story at or above it
+    merge_threshold: float  # a report at or above it for a second story shows the two are one
+    event_threshold: float  # two stories bearing on one indicator tell one event (`same_event`)
+    meta: dict = field(default_factory=dict)
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        z = ((np.atleast_2d(x) - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def probability(self, x: np.ndarray) -> float:
+        return float(self.probabilities(x)[0])
+
+    def as_dict(self) -> dict:
+        return {
+            "features": list(FEATURES),
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "coef": [round(float(v), 6) for v in self.coef],
+            "intercept": round(float(self.intercept), 6),
+            "join_threshold": self.join_threshold,
+            "merge_threshold": self.merge_threshold,
+            "event_threshold": self.event_threshold,
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> JoinModel:
+        if list(data.get("features", ())) != list(FEATURES):
+            raise ValueError(f"join model features {data.get('features')} are not {list(FEATURES)}")
+        return cls(
+            np.array(data["mean"], np.float64),
+            np.array(data["scale"], np.float64),
+            np.array(data["coef"], np.float64),
+            float(data["intercept"]),
+            float(data["join_threshold"]),
+            float(data["merge_threshold"]),
+            float(data["event_threshold"]),
+            dict(data.get("meta", {})),
+        )
+
+
+@lru_cache(maxsize=1)
+def join_model() -> JoinModel:
+    """The shipped join model (fixtures/stories/join-model.json)."""
+    return JoinModel.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+
+
+def join_score(report: ReportEvidence, story: StoryState, model: JoinModel | None = None) -> float:
+    """The probability that `report` belongs to `story`."""
+    return (model or join_model()).probability(join_features(report, story))
+
+
+def story_score(a: StoryState, b: StoryState, model: JoinModel | None = None) -> float:
+    """The probability that stories a and b tell one event (the join model between two stories)."""
+    return (model or join_model()).probability(pair_features(a, b))
+
+
+def same_event(a: StoryState, b: StoryState, model: JoinModel | None = None) -> bool:
     """Whether two stories the matcher reads as bearing on the same indicator tell one event: within the
-    window of each other, and close enough by `story_score`. Two exchanges a week apart stay apart (the
+    window of each other, and likely enough by `story_score`. Two exchanges a week apart stay apart (the
     window), two strike nights with other figures too (the figures' conflict)."""
+    model = model or join_model()
     gap = max((a.first_seen - b.last_seen), (b.first_seen - a.last_seen), timedelta(0))
-    return gap <= WINDOW and story_score(a, b) >= EVENT_THRESHOLD
+    return gap <= WINDOW and story_score(a, b, model) >= model.event_threshold
 
 
 class StoryIndex:
@@ -117,24 +284,20 @@ class StoryIndex:
         self._first[row] = state.first_seen.timestamp()
         self._last[row] = state.last_seen.timestamp()
 
-    def add_story(
-        self, key, vector, sig: TitleSignature, when: datetime, count: int = 1, last_seen=None
-    ) -> StoryState:
-        vector = np.asarray(vector, np.float32)
-        state = StoryState(key, vector, count, when, last_seen or when, set(sig.numbers), set(sig.entities))
-        if len(self.stories) == len(self._first) or self._matrix.shape[1] != len(vector):
-            self._grow(len(vector))
-        self._row[key] = len(self.stories)
+    def add_story(self, state: StoryState) -> StoryState:
+        if len(self.stories) == len(self._first) or self._matrix.shape[1] != len(state.centroid):
+            self._grow(len(state.centroid))
+        self._row[state.key] = len(self.stories)
         self.stories.append(state)
         self._sync(state)
         return state
 
-    def add_report(self, key, vector, sig: TitleSignature, when: datetime) -> StoryState:
-        """A report joins story `key` (made when new): its centroid and time span follow."""
+    def add_report(self, key, report: ReportEvidence) -> StoryState:
+        """A report joins story `key` (made when new): its centroid, time span and evidence follow."""
         state = self.get(key)
         if state is None:
-            return self.add_story(key, vector, sig, when)
-        state.add(np.asarray(vector, np.float32), sig, when)
+            return self.add_story(StoryState.of(key, report))
+        state.add(report)
         self._sync(state)
         return state
 
@@ -142,27 +305,31 @@ class StoryIndex:
         row = self._row.get(key)
         return None if row is None else self.stories[row]
 
-    def ranked(self, vector, sig: TitleSignature, when: datetime, exclude=None) -> list:
-        """[(join score, story)] for the nearest stories inside the window, best first."""
+    def ranked(self, report: ReportEvidence, exclude=None, model: JoinModel | None = None) -> list:
+        """[(join probability, story)] for the nearest stories inside the window, best first."""
         n = len(self.stories)
         if not n:
             return []
-        t, w = when.timestamp(), WINDOW.total_seconds()
-        sims = self._matrix[:n] @ np.asarray(vector, np.float32)
+        model = model or join_model()
+        t, w = report.when.timestamp(), WINDOW.total_seconds()
+        sims = self._matrix[:n] @ report.vector
         outside = (self._first[:n] - w > t) | (t > self._last[:n] + w)
         sims[outside] = -np.inf
         if exclude in self._row:
             sims[self._row[exclude]] = -np.inf
         top = [i for i in np.argsort(-sims)[:8] if np.isfinite(sims[i])]  # the nearest few: evidence check
-        scored = [(join_score(vector, sig, when, self.stories[i]), self.stories[i]) for i in top]
+        if not top:
+            return []
+        x = np.vstack([join_features(report, self.stories[i], float(sims[i])) for i in top])
+        scored = zip(model.probabilities(x).tolist(), (self.stories[i] for i in top), strict=True)
         return sorted(scored, key=lambda pair: -pair[0])
 
-    def best(
-        self, vector, sig: TitleSignature, when: datetime, exclude=None
-    ) -> tuple[StoryState | None, float]:
-        """The story with the highest join score inside the window, if it reaches the threshold."""
-        ranked = self.ranked(vector, sig, when, exclude)
+    def best(self, report: ReportEvidence, exclude=None, model: JoinModel | None = None):
+        """(story, probability): the likeliest story inside the window, or None when it stays under the
+        join threshold."""
+        model = model or join_model()
+        ranked = self.ranked(report, exclude, model)
         if not ranked:
             return None, 0.0
         score, story = ranked[0]
-        return (story, score) if score >= JOIN_THRESHOLD else (None, score)
+        return (story, score) if score >= model.join_threshold else (None, score)

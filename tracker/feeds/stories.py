@@ -1,7 +1,7 @@
 """Joining stories on meaning, in enrichment: each newly embedded report that is alone in its story is
-compared with the centroids of the stories around it (tracker.feeds.semantic) and joins the best one
-when meaning and hard evidence agree; a report that joined a story lexically (at store time) refines that
-story's centroid. Runs before matching, so a story moved here never carries an event yet.
+compared with the centroids of the stories around it and joins the likeliest one by the join model
+(tracker.feeds.semantic); a report that joined a story lexically (at store time) refines that story's
+centroid and evidence. Runs before matching, so a story moved here never carries an event yet.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Count, Q
 
-from .clustering import signature
 from .embeddings import vectors_for
 from .encoder import get_encoder, pack, unpack
 from .models import Entry, Story
-from .semantic import JOIN_THRESHOLD, MERGE_THRESHOLD, WINDOW, StoryIndex, StoryState, same_event, story_score
+from .semantic import WINDOW, ReportEvidence, StoryIndex, StoryState, join_model, same_event, story_score
 from .store import refresh_stories
 
 
@@ -24,10 +23,31 @@ def _load_index(earliest: datetime, latest: datetime, encoder_name: str, encoder
     index = StoryIndex(dim=encoder_dim)
     rows = Story.objects.filter(
         centroid_encoder=encoder_name, last_seen_at__gte=earliest - WINDOW, first_seen_at__lte=latest + WINDOW
-    ).values_list("pk", "title", "lang", "centroid", "centroid_count", "first_seen_at", "last_seen_at")
-    for pk, title, lang, centroid, count, first, last in rows.iterator(chunk_size=2000):
-        index.add_story(pk, unpack(centroid), signature(title, lang), first, count=count, last_seen=last)
+    ).values_list(*_STATE_FIELDS)
+    for row in rows.iterator(chunk_size=2000):
+        index.add_story(_state(*row))
     return index
+
+
+_STATE_FIELDS = (
+    "pk",
+    "title",
+    "lang",
+    "centroid",
+    "centroid_count",
+    "first_seen_at",
+    "last_seen_at",
+    "evidence",
+)
+
+
+def _state(pk, title, lang, centroid, count, first, last, evidence) -> StoryState:
+    return StoryState.from_row(pk, unpack(centroid), count, first, last, evidence, title, lang)
+
+
+def _evidence(entry, vector) -> ReportEvidence:
+    outlet = entry.outlet or (entry.feed.title if entry.feed_id and entry.feed else "")
+    return ReportEvidence.of(vector, entry.title, entry.plain_summary, entry.lang, outlet, entry.published_at)
 
 
 @dataclass
@@ -42,7 +62,9 @@ def join_stories(entry_ids: list[int], now: datetime) -> Joined:
     encoder = get_encoder()
     vectors = vectors_for(entry_ids) if encoder else {}
     entries = list(
-        Entry.objects.filter(pk__in=list(vectors), published_at__isnull=False).order_by("published_at", "pk")
+        Entry.objects.filter(pk__in=list(vectors), published_at__isnull=False)
+        .select_related("feed")
+        .order_by("published_at", "pk")
     )
     result = Joined()
     if not entries:
@@ -53,13 +75,14 @@ def join_stories(entry_ids: list[int], now: datetime) -> Joined:
         .values_list("pk", "n")
     )
     index = _load_index(entries[0].published_at, entries[-1].published_at, encoder.name, encoder.dim)
+    model = join_model()
     touched, emptied = set(), set()
     with transaction.atomic():
         for entry in entries:
-            vector, sig, when = vectors[entry.pk], signature(entry.title, entry.lang), entry.published_at
-            ranked = index.ranked(vector, sig, when, exclude=entry.story_id)
+            brought = _evidence(entry, vectors[entry.pk])
+            ranked = index.ranked(brought, exclude=entry.story_id, model=model)
             alone = entry.story_id is None or sizes.get(entry.story_id, 0) <= 1
-            if alone and ranked and ranked[0][0] >= JOIN_THRESHOLD:
+            if alone and ranked and ranked[0][0] >= model.join_threshold:
                 if entry.story_id:
                     emptied.add(entry.story_id)
                 Entry.objects.filter(pk=entry.pk).update(story_id=ranked[0][1].key)
@@ -68,9 +91,9 @@ def join_stories(entry_ids: list[int], now: datetime) -> Joined:
                 ranked = ranked[1:]
             # Close enough to yet another story: that story and this one report one event.
             result.merges += [
-                (story.key, entry.story_id) for score, story in ranked if score >= MERGE_THRESHOLD
+                (story.key, entry.story_id) for score, story in ranked if score >= model.merge_threshold
             ]
-            index.add_report(entry.story_id, vector, sig, when)
+            index.add_report(entry.story_id, brought)
             touched.add(entry.story_id)
         _save_centroids(index, touched, encoder.name)
         Story.objects.filter(pk__in=emptied - touched).filter(~Q(entries__isnull=False)).delete()
@@ -81,8 +104,30 @@ def join_stories(entry_ids: list[int], now: datetime) -> Joined:
 def _save_centroids(index: StoryIndex, keys, encoder_name: str) -> None:
     for state in (index.get(key) for key in keys):
         Story.objects.filter(pk=state.key).update(
-            centroid=pack(state.centroid), centroid_encoder=encoder_name, centroid_count=state.count
+            centroid=pack(state.centroid),
+            centroid_encoder=encoder_name,
+            centroid_count=state.count,
+            evidence=state.evidence(),
         )
+
+
+def absorb_story(from_story_id: int, into_story_id: int) -> None:
+    """When two stories merge, the absorbed one's centroid and evidence join the survivor's (its reports
+    do too: indicators.stories.merge_stories), so later reports are scored against the whole story."""
+    encoder = get_encoder()
+    if encoder is None:
+        return
+    rows = Story.objects.filter(
+        pk__in=[from_story_id, into_story_id], centroid_encoder=encoder.name, centroid__isnull=False
+    ).values_list(*_STATE_FIELDS)
+    states = {row[0]: _state(*row) for row in rows}
+    if from_story_id not in states or into_story_id not in states:
+        return
+    survivor = states[into_story_id]
+    survivor.absorb(states[from_story_id])
+    index = StoryIndex(dim=encoder.dim)
+    index.add_story(survivor)
+    _save_centroids(index, [into_story_id], encoder.name)
 
 
 def converging_story(story_id: int, candidate_ids) -> int | None:
@@ -94,15 +139,10 @@ def converging_story(story_id: int, candidate_ids) -> int | None:
     candidate_ids = [pk for pk in candidate_ids if pk != story_id]
     if encoder is None or not candidate_ids:
         return None
-    rows = Story.objects.filter(pk__in=[story_id, *candidate_ids], centroid_encoder=encoder.name).values_list(
-        "pk", "title", "lang", "centroid", "centroid_count", "first_seen_at", "last_seen_at"
-    )
-    states = {
-        pk: StoryState(pk, unpack(c), n, first, last, set(sig.numbers), set(sig.entities))
-        for pk, title, lang, c, n, first, last in rows
-        for sig in [signature(title, lang)]
-        if c is not None
-    }
+    rows = Story.objects.filter(
+        pk__in=[story_id, *candidate_ids], centroid_encoder=encoder.name, centroid__isnull=False
+    ).values_list(*_STATE_FIELDS)
+    states = {row[0]: _state(*row) for row in rows}
     mine = states.pop(story_id, None)
     if mine is None:
         return None

@@ -55,8 +55,19 @@ def embed_reports(reports: list[Report], encoder):
     return encoder.embed([entry_text(r.title, r.summary) for r in reports]) if encoder else None
 
 
-def cluster(reports: list[Report], encoder=None, vectors=None) -> list[int]:
-    """A story number per report: lexical joins, then (with an encoder or vectors) semantic joins."""
+def evidence(reports: list[Report], vectors) -> list:
+    """What each report brings to the semantic join (`semantic.ReportEvidence`), as enrichment reads it."""
+    from tracker.feeds.semantic import ReportEvidence
+
+    return [
+        ReportEvidence.of(v, r.title, r.summary, r.lang, r.outlet, r.published)
+        for r, v in zip(reports, vectors, strict=True)
+    ]
+
+
+def cluster(reports: list[Report], encoder=None, vectors=None, model=None) -> list[int]:
+    """A story number per report: lexical joins, then (with an encoder or vectors) semantic joins by the
+    join model (`model`, default the shipped one)."""
     from tracker.feeds.clustering import signature
     from tracker.feeds.semantic import StoryIndex
     from tracker.feeds.store import TitleIndex
@@ -65,18 +76,19 @@ def cluster(reports: list[Report], encoder=None, vectors=None) -> list[int]:
     semantic = StoryIndex()
     if vectors is None:
         vectors = embed_reports(reports, encoder)
+    brought = evidence(reports, vectors) if vectors is not None else None
     assigned: list[int] = []
     for i, report in enumerate(reports):
         sig = signature(report.title, report.lang)
         key = lexical.find(sig, report.published)
-        if key is None and vectors is not None:
-            story, _ = semantic.best(vectors[i], sig, report.published)
+        if key is None and brought is not None:
+            story, _ = semantic.best(brought[i], model=model)
             key = story.key if story else None
         if key is None:
             key = i
         lexical.add(key, sig, report.published)
-        if vectors is not None:
-            semantic.add_report(key, vectors[i], sig, report.published)
+        if brought is not None:
+            semantic.add_report(key, brought[i])
         assigned.append(key)
     return assigned
 
@@ -103,29 +115,29 @@ def pairwise(predicted: list, gold: list) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def converge(reports: list[Report], predicted: list, vectors, signals: list) -> list[dict]:
+def converge(reports: list[Report], predicted: list, vectors, signals: list, model=None) -> list[dict]:
     """What proposing does with the stories: per report, {indicator: event}. A story's first report on an
     indicator proposes an event, unless another story within the window tells the same event
     (`semantic.same_event`, as `indicators.proposals` decides it), whose event it corroborates."""
-    from tracker.feeds.clustering import signature
     from tracker.feeds.semantic import StoryIndex, same_event, story_score
 
     index = StoryIndex()
+    brought = evidence(reports, vectors) if vectors is not None else None
     event_of: dict = {}  # (story, indicator) -> event
     by_indicator: dict = {}  # indicator -> [(story, event)]
     out = []
-    for i, report in enumerate(reports):
+    for i in range(len(reports)):
         key = predicted[i]
-        if vectors is not None:
-            index.add_report(key, vectors[i], signature(report.title, report.lang), report.published)
+        if brought is not None:
+            index.add_report(key, brought[i])
         mine = index.get(key)
         for slug in sorted(signals[i]):
             if (key, slug) in event_of:
                 continue
             close = [
-                (story_score(mine, index.get(k)), event)
+                (story_score(mine, index.get(k), model), event)
                 for k, event in by_indicator.get(slug, [])
-                if mine is not None and k != key and same_event(mine, index.get(k))
+                if mine is not None and k != key and same_event(mine, index.get(k), model)
             ]
             event_of[(key, slug)] = max(close)[1] if close else (key, slug)
             if not close:
