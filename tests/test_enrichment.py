@@ -83,3 +83,23 @@ def test_an_entry_that_failed_every_attempt_shows_on_feed_health(client, alice):
     client.force_login(alice)
     page = client.get("/feeds/").content.decode()
     assert "Matching queue: 1 entry waiting" in page and "1 failed after every retry" in page
+
+
+def test_only_entries_that_can_matter_reach_the_encoder(db):
+    """The lexical gate before the encoder: an outage the weather caused, in a general feed, is not worth
+    embedding, in any language; one a strike caused is, and so is any report of the theatre."""
+    from indicators.proposals import entries_worth_reading
+
+    weather = [
+        EntryFactory(title="Storm Amy leaves 50,000 homes without power along the coast", lang="en"),
+        EntryFactory(title="Tempête Ciaran : 1,2 million de foyers privés d'électricité", lang="fr"),
+        EntryFactory(title="Из-за непогоды без света остались 40 тысяч жителей Подмосковья", lang="ru"),
+        EntryFactory(title="Через негоду без світла залишилися 300 населених пунктів", lang="uk"),
+    ]
+    war = [
+        EntryFactory(title="Russian strike leaves 2 million homes without power in Kharkiv", lang="en"),
+        EntryFactory(title=SWAP[0], lang="en"),
+    ]
+    unrelated = EntryFactory(title=LOCAL[0], lang="en")
+    reading = entries_worth_reading([e.pk for e in [*weather, *war, unrelated]])
+    assert sorted(reading.worth) == sorted(e.pk for e in war)
