@@ -1,7 +1,6 @@
 """Evaluate the matcher against the labelled headlines (tests/data/headlines.jsonl): `make eval`.
 
-    python -m indicators.matching.evaluate [--split holdout-2|holdout|test|dev] [--errors] [--rules-only]
-                                           [--file PATH]
+    python -m indicators.matching.evaluate [--split holdout|test|dev] [--errors] [--rules-only] [--file PATH]
 
 Prints, for each split, per language, per indicator and overall:
 - precision: matched (entry, indicator) pairs that are labelled / all matched pairs;
@@ -78,12 +77,11 @@ def _model_section(model, rows, matcher, encoder, errors: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`make eval`: the frozen holdouts first, the fresh one (holdout-2) before the one that judges
-    retrained models (the learned model shipped in fixtures/matcher/ with the rules, then the rules alone,
-    both with 95% bootstrap intervals), then the test and dev splits."""
+    """`make eval`: the frozen holdout first (the learned model shipped in fixtures/matcher/ with the
+    rules, then the rules alone, both with 95% bootstrap intervals), then the test and dev splits."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--split", choices=("dev", "test", "holdout", "holdout-2"), default=None, help="default: each split"
+        "--split", choices=("dev", "test", "holdout"), default=None, help="default: each split"
     )
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--errors", action="store_true", help="list every error")
@@ -110,12 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     rows = load_labelled(args.file)
     titles = {
-        "holdout-2": "fresh frozen holdout (written apart after the shipped model, decides nothing)",
         "holdout": "frozen holdout (written apart, never trained on; its readings: CONTRIBUTING.md)",
         "test": "test split (validation: chose C and the thresholds)",
         "dev": "dev split (training)",
     }
-    for split in [args.split] if args.split else ["holdout-2", "holdout", "test", "dev"]:
+    for split in [args.split] if args.split else ["holdout", "test", "dev"]:
         subset = [r for r in rows if r.get("split") == split]
         langs = ", ".join(f"{lang} {sum(r['lang'] == lang for r in subset)}" for lang in LANGUAGES)
         print(f"== {titles[split]}: {len(subset)} items ({langs}) ==")

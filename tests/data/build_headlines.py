@@ -8,15 +8,13 @@ of the items that follow. Three sources, each language written on its own (never
 - train/<lang>.txt: written by other writers who saw neither the rules nor each other's items: three
   quarters `dev` (training), one quarter `test` (model selection and the decision threshold), chosen by a
   stable hash of the title so that adding items never moves old ones;
+- retired/<lang>.txt: the first frozen holdout (written apart by writers who saw neither the rules nor
+  the training items), retired on 2026-12-01 after six readings and split like train/ since;
 - a training item that is (nearly) the same headline as a holdout item gets the split `overlaps-holdout`
   and is never used (writers working apart still reach for the same real events, in the same words);
-- holdout/<lang>.txt: the FROZEN holdout, written apart by writers who saw neither the rules nor the
-  training items. Never tuned on; it judges retrained models (the activation rule). Its checksums are in
-  holdout/SHA256SUMS, and a test fails if a file changes;
-- holdout-2/<lang>.txt: a second frozen holdout, written apart on 2026-12-01 after the shipped model was
-  trained, by a writer who saw neither the code nor any other set. It decides nothing, not even an
-  activation: it is only reported (`make eval` reports it first). An item that is (nearly) the headline
-  of a training or holdout item gets the split `holdout-2-overlaps` and is not scored.
+- holdout/<lang>.txt: the FROZEN holdout, written apart on 2026-12-01 by a writer who saw neither the
+  code, the rules nor any other set. Never tuned on; it judges retrained models and `make eval` reports it
+  first. Its checksums are in holdout/SHA256SUMS, and a test fails if a file changes.
 """
 
 import hashlib
@@ -45,7 +43,7 @@ CODES = {
     "ms": "military-support-pressure",
 }
 LANGS = ("en", "fr", "ru", "uk")
-SOURCES = ("src", "train", "holdout", "holdout-2")
+SOURCES = ("src", "train", "retired", "holdout")
 
 
 class SourceLineError(ValueError):
@@ -74,8 +72,8 @@ def parse_line(line: str) -> dict:
 
 
 def split_for(source: str, title: str) -> str:
-    if source in ("holdout", "holdout-2"):
-        return source
+    if source == "holdout":
+        return "holdout"
     if source == "src":
         return "dev"
     bucket = int(hashlib.sha256(title.encode("utf-8")).hexdigest()[:8], 16) % 4
@@ -141,24 +139,13 @@ def build() -> str:
     for row in rows:
         if row["split"] in ("dev", "test") and overlaps(row["title"], holdout[row["lang"]]):
             row["split"] = "overlaps-holdout"  # kept for the record, never trained or tuned on
-    earlier = {
-        lang: [
-            (r["title"].casefold(), _words(r["title"]))
-            for r in rows
-            if r["split"] in ("dev", "test", "holdout", "overlaps-holdout") and r["lang"] == lang
-        ]
-        for lang in LANGS
-    }
-    for row in rows:
-        if row["split"] == "holdout-2" and overlaps(row["title"], earlier[row["lang"]]):
-            row["split"] = "holdout-2-overlaps"  # a headline the model may have seen: not scored
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
-def holdout_checksums(folder: str = "holdout") -> str:
+def holdout_checksums() -> str:
     lines = []
     for lang in LANGS:
-        path = HERE / folder / f"{lang}.txt"
+        path = HERE / "holdout" / f"{lang}.txt"
         lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {lang}.txt")
     return "\n".join(lines) + "\n"
 
