@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils.html import strip_tags
 
 from tracker.feeds.embeddings import vectors_for
 from tracker.feeds.languages import LANGUAGES
@@ -45,6 +44,7 @@ from .models import Direction, Event, EventSource, Indicator, Origin, Stance, St
 log = logging.getLogger(__name__)
 
 SUMMARY_LIMIT = 2000
+WORTH_READING = ("in scope", "no theatre cue")  # the gates (`combined.gate`) that let an entry through
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def entry_text(entry) -> EntryText:
     lang = (entry.lang or "").lower()[:2] or None
     if lang not in LANGUAGES:
         lang = None
-    summary = " ".join(strip_tags(entry.summary or "").split())
+    summary = entry.plain_summary
     feed = entry.feed if entry.feed_id else None
     return EntryText(entry.title or "", summary[:SUMMARY_LIMIT], lang, bool(feed and feed.theatre))
 
@@ -94,7 +94,7 @@ def entries_worth_reading(entry_ids) -> Reading:
         text = entry_text(entry)
         analysis = matcher.analyse(text.title, text.summary, lang=text.lang, theatre=text.theatre)
         reading.analyses[entry.pk] = analysis
-        if gate(analysis) in ("in scope", "no theatre cue"):
+        if gate(analysis) in WORTH_READING:
             reading.worth.append(entry.pk)
     return reading
 
@@ -131,7 +131,9 @@ def propose_for_entries(entry_ids, now, analyses: dict[int, dict] | None = None)
     """Match the entries and propose events. Returns the number of events created. `analyses`: the
     rules' analysis of entries already read by the gate (`entries_worth_reading`), by entry id."""
     analyses = analyses or {}
-    entry_ids = list(entry_ids or [])
+    # An entry the gate already read as saying nothing (no theatre cue, no rule match) or as another
+    # theatre's gives no match, with or without the model: it is not read again.
+    entry_ids = [i for i in entry_ids or [] if i not in analyses or gate(analyses[i]) in WORTH_READING]
     if not entry_ids:
         return 0
     matcher = get_combined_matcher()

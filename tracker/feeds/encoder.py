@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 # e5 models expect a prefix; "query: " is the one for symmetric tasks (classification, clustering).
 E5_PREFIX = "query: "
-MAX_CHARS = 300  # a headline and the start of its summary (the encoder's cost grows with the length)
+MAX_CHARS = 220  # a headline and the start of its summary (the encoder's cost grows with the length)
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
-from django.utils.html import strip_tags
 
 from .languages import LANGUAGES
+from .parsing import sanitised_to_text
 
 __all__ = ["Feed", "Story", "Entry", "EntryVector"]
 
@@ -150,7 +150,7 @@ class Entry(models.Model):
     @property
     def plain_summary(self) -> str:
         """The summary as plain text (it is stored as sanitised HTML), what the matcher reads."""
-        return " ".join(strip_tags(self.summary or "").split())
+        return sanitised_to_text(self.summary or "")
 
 
 class EntryVector(models.Model):

@@ -35,6 +35,7 @@ import numpy as np
 from .clustering import GENERIC, signature
 
 WINDOW = timedelta(hours=24)
+NEAREST = 8  # the stories of the window a report is scored against (the nearest by cosine)
 MODEL_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "stories" / "join-model.json"
 FEATURES = (
     "cosine",
@@ -317,7 +318,10 @@ class StoryIndex:
         sims[outside] = -np.inf
         if exclude in self._row:
             sims[self._row[exclude]] = -np.inf
-        top = [i for i in np.argsort(-sims)[:8] if np.isfinite(sims[i])]  # the nearest few: evidence check
+        nearest = np.argpartition(-sims, NEAREST - 1)[:NEAREST] if n > NEAREST else np.arange(n)
+        top = [
+            i for i in nearest[np.argsort(-sims[nearest])] if np.isfinite(sims[i])
+        ]  # the model scores these
         if not top:
             return []
         x = np.vstack([join_features(report, self.stories[i], float(sims[i])) for i in top])

@@ -51,11 +51,11 @@ def pairs(reports, vectors) -> tuple[np.ndarray, np.ndarray]:
 
 def _nearest(index, brought) -> list:
     """The stories `StoryIndex.ranked` would score for this report (the nearest few in the window)."""
-    from tracker.feeds.semantic import WINDOW
+    from tracker.feeds.semantic import NEAREST, WINDOW
 
     t, w = brought.when.timestamp(), WINDOW.total_seconds()
     live = [s for s in index.stories if s.first_seen.timestamp() - w <= t <= s.last_seen.timestamp() + w]
-    return sorted(live, key=lambda s: -float(s.centroid @ brought.vector))[:8]
+    return sorted(live, key=lambda s: -float(s.centroid @ brought.vector))[:NEAREST]
 
 
 def fit(x: np.ndarray, y: np.ndarray, thresholds=(0.5, 0.9, 0.4), meta=None):
