@@ -18,7 +18,7 @@ from django.db import transaction
 
 from tracker.feeds.models import Entry, Story
 from tracker.feeds.store import refresh_stories
-from tracker.feeds.stories import absorb_story
+from tracker.feeds.stories import absorb_story, rebuild_stories
 
 from .models import Event, EventReview, EventSource, State
 from .services import record_edit
@@ -121,6 +121,7 @@ def split_story(entry_ids: list[int], now, *, actor_id=None) -> int:
         for event in Event.objects.select_for_update().filter(story_id=old):
             _split_event(event, new, entry_ids, now, actor_id)
         refresh_stories([old, new.pk])
+        rebuild_stories([old, new.pk])
     return new.pk
 
 

@@ -212,6 +212,35 @@ def test_an_admin_splits_a_wrong_join_and_the_evidence_follows(admin_client, ali
     assert "moved to event" in " ".join(r.note for r in event.reviews.all())
 
 
+def test_a_split_story_and_the_one_split_from_it_are_each_scored_by_their_own_reports(learned):
+    from indicators.stories import split_story
+    from tests.factories import EntryFactory
+    from tracker.feeds.embeddings import embed_entries
+
+    wire = EntryFactory(title=EXCHANGE[0][2], lang="en", outlet="Wire One", published_at=NOW)
+    other = EntryFactory(
+        title=EXCHANGE[2][2],
+        lang="ru",
+        outlet="Лента",
+        story=wire.story,
+        published_at=NOW + timedelta(hours=1),
+    )
+    embed_entries([wire.pk, other.pk], NOW)
+    Story.objects.filter(pk=wire.story_id).update(evidence={"langs": ["en", "ru"]}, centroid_count=2)
+    new = split_story([other.pk], NOW)
+    kept, split = Story.objects.get(pk=wire.story_id), Story.objects.get(pk=new)
+    assert (kept.centroid_count, kept.evidence["langs"], kept.evidence["outlets"]) == (
+        1,
+        ["en"],
+        ["Wire One"],
+    )
+    assert (split.centroid_count, split.evidence["langs"], split.evidence["outlets"]) == (
+        1,
+        ["ru"],
+        ["Лента"],
+    )
+
+
 def _story_with_centroid(title, when, vector, encoder, link):
     from tests.factories import EntryFactory, StoryFactory
     from tracker.feeds.encoder import pack

@@ -130,6 +130,26 @@ def absorb_story(from_story_id: int, into_story_id: int) -> None:
     _save_centroids(index, [into_story_id], encoder.name)
 
 
+def rebuild_stories(story_ids) -> None:
+    """Recompute stories' centroids and evidence from the reports they hold now (after a split, each of
+    the two is scored by its own reports); a story none of whose reports has a vector loses its centroid."""
+    encoder = get_encoder()
+    if encoder is None:
+        return
+    index = StoryIndex(dim=encoder.dim)
+    for story_id in story_ids:
+        entries = Entry.objects.filter(story_id=story_id, published_at__isnull=False).select_related("feed")
+        entries = list(entries.order_by("published_at", "pk"))
+        vectors = vectors_for([e.pk for e in entries])
+        for entry in (e for e in entries if e.pk in vectors):
+            index.add_report(story_id, _evidence(entry, vectors[entry.pk]))
+        if index.get(story_id) is None:
+            Story.objects.filter(pk=story_id).update(
+                centroid=None, centroid_encoder="", centroid_count=0, evidence={}
+            )
+    _save_centroids(index, [state.key for state in index.stories], encoder.name)
+
+
 def converging_story(story_id: int, candidate_ids) -> int | None:
     """Of the stories `candidate_ids` (stories the matcher read as bearing on the same indicator as story
     `story_id`), the one that tells the same event (`semantic.same_event`: close in meaning and evidence,
