@@ -285,6 +285,29 @@ class StoryIndex:
         self._first[row] = state.first_seen.timestamp()
         self._last[row] = state.last_seen.timestamp()
 
+    def extend(self, states: list[StoryState]) -> None:
+        """Many stories at once (a window loaded from the database): the matrix is sized and filled in one
+        step rather than story by story."""
+        if not states:
+            return
+        dim = len(states[0].centroid)
+        n, more = len(self.stories), len(states)
+        if self._matrix.shape[1] != dim or n + more > len(self._first):
+            size = max(64, n + more)
+            matrix = np.zeros((size, dim), np.float32)
+            matrix[:n] = self._matrix[:n] if self._matrix.shape[1] == dim else 0
+            self._matrix, self._first, self._last = (
+                matrix,
+                np.resize(self._first, size),
+                np.resize(self._last, size),
+            )
+        self._matrix[n : n + more] = np.vstack([state.centroid for state in states])
+        self._first[n : n + more] = [state.first_seen.timestamp() for state in states]
+        self._last[n : n + more] = [state.last_seen.timestamp() for state in states]
+        for row, state in enumerate(states, n):
+            self._row[state.key] = row
+        self.stories.extend(states)
+
     def add_story(self, state: StoryState) -> StoryState:
         if len(self.stories) == len(self._first) or self._matrix.shape[1] != len(state.centroid):
             self._grow(len(state.centroid))

@@ -78,7 +78,7 @@ def dedup(entries: list[ParsedEntry], feed_id: int | None) -> list[ParsedEntry]:
     return fresh
 
 
-POSTING_CAP = 150
+POSTING_CAP = 60
 
 
 class TitleIndex:

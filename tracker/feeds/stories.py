@@ -24,8 +24,7 @@ def _load_index(earliest: datetime, latest: datetime, encoder_name: str, encoder
     rows = Story.objects.filter(
         centroid_encoder=encoder_name, last_seen_at__gte=earliest - WINDOW, first_seen_at__lte=latest + WINDOW
     ).values_list(*_STATE_FIELDS)
-    for row in rows.iterator(chunk_size=2000):
-        index.add_story(_state(*row))
+    index.extend([_state(*row) for row in rows.iterator(chunk_size=2000)])
     return index
 
 
@@ -76,7 +75,7 @@ def join_stories(entry_ids: list[int], now: datetime) -> Joined:
     )
     index = _load_index(entries[0].published_at, entries[-1].published_at, encoder.name, encoder.dim)
     model = join_model()
-    touched, emptied = set(), set()
+    touched, emptied, grown = set(), set(), set()
     with transaction.atomic():
         for entry in entries:
             brought = _evidence(entry, vectors[entry.pk])
@@ -87,6 +86,7 @@ def join_stories(entry_ids: list[int], now: datetime) -> Joined:
                     emptied.add(entry.story_id)
                 Entry.objects.filter(pk=entry.pk).update(story_id=ranked[0][1].key)
                 entry.story_id = ranked[0][1].key
+                grown.add(entry.story_id)
                 result.moved += 1
                 ranked = ranked[1:]
             # Close enough to yet another story: that story and this one report one event.
@@ -97,7 +97,7 @@ def join_stories(entry_ids: list[int], now: datetime) -> Joined:
             touched.add(entry.story_id)
         _save_centroids(index, touched, encoder.name)
         Story.objects.filter(pk__in=emptied - touched).filter(~Q(entries__isnull=False)).delete()
-        refresh_stories(sorted(touched))
+        refresh_stories(sorted(grown))  # outlets and time span: only the stories a report moved into
     return result
 
 
