@@ -28,11 +28,12 @@ TARGET_304 = 10.0
 def main():
     setup_django()
     from django.test.utils import override_settings
-    from tracker.feeds.polling import claim_due_feeds, poll_feed
 
     from tests.feedserver import FeedServer
     from tracker.feeds.fetching import FetchLimits, make_client
     from tracker.feeds.models import Entry, Feed
+    from tracker.feeds.schedule import claim_due_feeds
+    from tracker.pipeline.pipeline import poll_feed
 
     if Feed.objects.exists():
         sys.exit("BENCH_DATABASE_URL must point to an empty, throw-away database (it has feeds already).")

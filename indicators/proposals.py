@@ -141,21 +141,22 @@ def propose_for_entries(entry_ids, now, analyses: dict[int, dict] | None = None)
     indicators = dict(Indicator.objects.values_list("slug", "pk"))
     created = 0
     entries = Entry.objects.filter(pk__in=entry_ids).select_related("feed").order_by("published_at", "pk")
-    for entry in entries.iterator(chunk_size=500):
-        matches = match_entry(matcher, entry, vectors.get(entry.pk), analyses.get(entry.pk))
-        if not matches:
-            continue
-        if not (entry.link or entry.canonical_link):
-            log.warning(
-                "entry %s matched %s but has no link to cite; skipped", entry.pk, matches[0].indicator
-            )
-            continue
-        for match in matches:
-            indicator_id = indicators.get(match.indicator)
-            if indicator_id is None:
-                log.warning("rule %s names an unknown indicator; skipped", match.rule)
+    with transaction.atomic():  # one commit for the batch; each proposal is a savepoint of its own
+        for entry in entries:
+            matches = match_entry(matcher, entry, vectors.get(entry.pk), analyses.get(entry.pk))
+            if not matches:
                 continue
-            created += _propose_one(entry, match, indicator_id, now)
+            if not (entry.link or entry.canonical_link):
+                log.warning(
+                    "entry %s matched %s but has no link to cite; skipped", entry.pk, matches[0].indicator
+                )
+                continue
+            for match in matches:
+                indicator_id = indicators.get(match.indicator)
+                if indicator_id is None:
+                    log.warning("rule %s names an unknown indicator; skipped", match.rule)
+                    continue
+                created += _propose_one(entry, match, indicator_id, now)
     return created
 
 

@@ -191,16 +191,23 @@ def record_event(
     if indicator_id is not None and not Indicator.objects.filter(pk=indicator_id).exists():
         raise ValidationError({"indicator": "Unknown indicator: choose one of the watch list."})
     event.validation_today = timezone.localdate(now)
-    # The fields are validated either way; the constraints are checked here (a query each) only for an
-    # analyst's event, whose form shows what to fix. A matcher's proposal has its choices validated as
-    # fields, and the database still enforces every constraint (one event per story and indicator: the
+    # The fields are validated either way; the constraints and foreign keys are checked here (a query
+    # each) only for an analyst's event, whose form shows what to fix. A matcher's proposal has its
+    # choices validated as fields, its indicator checked just above, its story and entries are those it
+    # read, and the database still enforces every constraint (one event per story and indicator: the
     # proposer reads the existing event first and handles the IntegrityError of a race).
     event.full_clean(
-        exclude=["story"] if story_id is None else None, validate_unique=False, validate_constraints=manual
+        exclude=["indicator", "story"] if (story_id is None or not manual) else ["indicator"],
+        validate_unique=False,
+        validate_constraints=manual,
     )
     source_rows = [EventSource(event=event, **s) for s in sources]
     for row in source_rows:
-        row.full_clean(exclude=["event"], validate_unique=False, validate_constraints=False)
+        row.full_clean(
+            exclude=["event"] if manual else ["event", "entry"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
     with transaction.atomic():
         event.save()
         seen = set()

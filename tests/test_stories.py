@@ -308,3 +308,29 @@ def _between_the_bars(e0, e1, when):
         low, high = (cos, high) if story_score(other, wire) < target else (low, cos)
     assert model.event_threshold < model.join_threshold, "the event bar must be below the join bar"
     return near
+
+
+def test_the_join_model_is_trained_from_a_labelled_cluster_set_and_reads_back(learned, tmp_path):
+    """story_training fits the join model on a labelled set (here the first 120 reports of dev), chooses
+    its thresholds there, and writes what `join_model()` reads; the shipped file has the same form."""
+    import json
+
+    from tracker.feeds.semantic import FEATURES, MODEL_FILE, JoinModel
+    from tracker.pipeline.story_quality import DATA
+    from tracker.pipeline.story_training import train
+
+    lines = [
+        line for line in (DATA / "dev.txt").read_text().splitlines() if line and not line.startswith("#")
+    ]
+    small = tmp_path / "dev-small.txt"
+    small.write_text("\n".join(lines[:120]) + "\n", encoding="utf-8")
+    model = train(small)
+    again = JoinModel.from_dict(model.as_dict())
+    assert np.allclose(again.coef, model.coef) and again.join_threshold == model.join_threshold == 0.5
+    assert model.join_threshold < model.merge_threshold < 1 and 0 < model.event_threshold < 1
+    assert "dev-small.txt: 120 reports" in model.meta["trained_on"]
+    # Closer in meaning is likelier one story, other things equal (the model learned the sign).
+    cosine = FEATURES.index("cosine")
+    assert model.coef[cosine] > 0
+    shipped = JoinModel.from_dict(json.loads(MODEL_FILE.read_text()))
+    assert shipped.coef[cosine] > 0 and shipped.meta["trained_on"].startswith("tests/data/stories/dev.txt")

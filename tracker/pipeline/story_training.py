@@ -142,11 +142,22 @@ def train(path=None):
     thresholds, figures = choose(reports, vectors, signals)
     x, y = pairs(reports, vectors)
     meta = {
-        "trained_on": f"tests/data/stories/{path.name}: {len(reports)} reports, {len(y)} pairs",
+        "trained_on": f"{_shown(path)}: {len(reports)} reports, {len(y)} pairs",
         "encoder": encoder.name,
         "chosen_by": figures,
     }
     return fit(x, y, thresholds, meta)
+
+
+def _shown(path) -> str:
+    """The path as the repository names it (tests/data/stories/dev.txt), or as given when outside it."""
+    from .story_quality import DATA
+
+    root = DATA.parents[2]
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def main(argv=None) -> int:
