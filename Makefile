@@ -34,7 +34,7 @@ seed: migrate
 run: seed
 	@$(BIN)/python manage.py ensure_admin
 	@echo "Watchpost on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/) - Ctrl-C stops the web app and the worker."
-	@trap 'kill 0' EXIT INT TERM; \
+	@trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM; \
 	$(BIN)/celery -A config worker --beat -Q celery,enrich --loglevel=INFO --concurrency=2 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -5,7 +5,8 @@ negative; a leading `T ` marks an entry from a theatre feed; `# voice: NAME` com
 of the items that follow. Three sources, each language written on its own (never translated):
 
 - src/<lang>.txt: the first set, written next to the rules (split `dev`, training only);
-- train/<lang>.txt: written by other writers who saw neither the rules nor each other's items: three
+- train/<lang>.txt (and neg-<lang>.txt, batch<N>-<lang>.txt, written later): written by other writers
+  who saw neither the rules nor each other's items: three
   quarters `dev` (training), one quarter `test` (model selection and the decision threshold), chosen by a
   stable hash of the title so that adding items never moves old ones;
 - retired/<lang>.txt: the first frozen holdout (written apart by writers who saw neither the rules nor
@@ -81,9 +82,10 @@ def split_for(source: str, title: str) -> str:
 
 
 def _lines(source: str, lang: str):
-    """The lines of <source>/<lang>.txt, then of <source>/neg-<lang>.txt (negatives written later)."""
-    for name in (f"{lang}.txt", f"neg-{lang}.txt"):
-        path = HERE / source / name
+    """The lines of <source>/<lang>.txt, then of <source>/neg-<lang>.txt (negatives written later), then of
+    each later batch, <source>/batch<N>-<lang>.txt (ids of earlier items never move)."""
+    later = sorted((HERE / source).glob(f"batch*-{lang}.txt"))
+    for path in [HERE / source / f"{lang}.txt", HERE / source / f"neg-{lang}.txt", *later]:
         if path.exists():
             yield from path.read_text(encoding="utf-8").splitlines()
 
