@@ -33,16 +33,20 @@ seed: migrate
 
 run: seed
 	@$(BIN)/python manage.py ensure_admin
-	@echo "Watchpost on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/) - Ctrl-C stops the web app and the worker."
+	@echo "Watchpost on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/) - Ctrl-C stops the web app, the worker and its schedule."
 	@trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM; \
-	$(BIN)/celery -A config worker --beat -Q celery,enrich --loglevel=INFO --concurrency=2 & \
+	$(BIN)/celery -A config beat --loglevel=INFO & \
+	$(BIN)/celery -A config worker -Q celery,enrich --loglevel=INFO --concurrency=2 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 web: seed
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# The worker and its schedule (beat) as two processes: an embedded beat (worker --beat) hangs on Ctrl-C.
 worker: seed
-	$(BIN)/celery -A config worker --beat -Q celery,enrich --loglevel=INFO --concurrency=2
+	@trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM; \
+	$(BIN)/celery -A config beat --loglevel=INFO & \
+	$(BIN)/celery -A config worker -Q celery,enrich --loglevel=INFO --concurrency=2
 
 test: install
 	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
