@@ -12,13 +12,13 @@ logistic regression over
     the specific names they share; the hours between them; whether the story already has this outlet
     (an outlet seldom reports one event twice within hours: a second report is more often another event).
 
-It is trained on tests/data/stories/dev.txt (`python -m tracker.pipeline.story_training`, which also
-chooses its thresholds by cross-validation on dev) and shipped as fixtures/stories/join-model.json;
-tests/data/stories/holdout.txt is only measured. The same model scores two stories against each other:
-a report that bridges two stories shows they are one (`merge_threshold`), and two stories the matcher
-reads as the same indicator are one event at a lower bar (`event_threshold`, `same_event`). Pure numpy at
-run time: `StoryIndex` is used by `tracker.feeds.stories` on stored rows and by the evaluation on
-labelled reports alike.
+It is trained on tests/data/stories/dev.txt (`python -m tracker.pipeline.story_training`, which joins at
+0.5 and chooses the merge and event thresholds on dev) and shipped as fixtures/stories/join-model.json;
+tests/data/stories/holdout.txt and holdout-2.txt are only measured. The same model scores two stories
+against each other: a report that bridges two stories shows they are one (`merge_threshold`), and two
+stories the matcher reads as the same indicator are one event at a lower bar (`event_threshold`,
+`same_event`). Pure numpy at run time: `StoryIndex` is used by `tracker.feeds.stories` on stored rows
+and by the evaluation on labelled reports alike.
 """
 
 from __future__ import annotations
@@ -233,11 +233,6 @@ class JoinModel:
 def join_model() -> JoinModel:
     """The shipped join model (fixtures/stories/join-model.json)."""
     return JoinModel.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
-
-
-def join_score(report: ReportEvidence, story: StoryState, model: JoinModel | None = None) -> float:
-    """The probability that `report` belongs to `story`."""
-    return (model or join_model()).probability(join_features(report, story))
 
 
 def story_score(a: StoryState, b: StoryState, model: JoinModel | None = None) -> float:
