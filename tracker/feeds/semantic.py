@@ -324,12 +324,12 @@ class StoryIndex:
         row = self._row.get(key)
         return None if row is None else self.stories[row]
 
-    def ranked(self, report: ReportEvidence, exclude=None, model: JoinModel | None = None) -> list:
-        """[(join probability, story)] for the nearest stories inside the window, best first."""
+    def nearest(self, report: ReportEvidence, exclude=None) -> list[tuple[float, StoryState]]:
+        """[(cosine, story)] for the NEAREST stories inside the window by cosine, nearest first: the stories
+        the join model scores for this report (`ranked`), and the pairs story_training learns from."""
         n = len(self.stories)
         if not n:
             return []
-        model = model or join_model()
         t, w = report.when.timestamp(), WINDOW.total_seconds()
         sims = self._matrix[:n] @ report.vector
         outside = (self._first[:n] - w > t) | (t > self._last[:n] + w)
@@ -337,13 +337,21 @@ class StoryIndex:
         if exclude in self._row:
             sims[self._row[exclude]] = -np.inf
         nearest = np.argpartition(-sims, NEAREST - 1)[:NEAREST] if n > NEAREST else np.arange(n)
-        top = [
-            i for i in nearest[np.argsort(-sims[nearest])] if np.isfinite(sims[i])
-        ]  # the model scores these
-        if not top:
+        return [
+            (float(sims[i]), self.stories[i])
+            for i in nearest[np.argsort(-sims[nearest])]
+            if np.isfinite(sims[i])
+        ]
+
+    def ranked(self, report: ReportEvidence, exclude=None, model: JoinModel | None = None) -> list:
+        """[(join probability, story)] for the nearest stories inside the window, best first."""
+        near = self.nearest(report, exclude)
+        if not near:
             return []
-        x = np.vstack([join_features(report, self.stories[i], float(sims[i])) for i in top])
-        scored = zip(model.probabilities(x).tolist(), (self.stories[i] for i in top), strict=True)
+        x = np.vstack([join_features(report, story, cosine) for cosine, story in near])
+        scored = zip(
+            (model or join_model()).probabilities(x).tolist(), (story for _, story in near), strict=True
+        )
         return sorted(scored, key=lambda pair: -pair[0])
 
     def best(self, report: ReportEvidence, exclude=None, model: JoinModel | None = None):

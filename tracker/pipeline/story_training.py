@@ -42,20 +42,11 @@ def pairs(reports, vectors) -> tuple[np.ndarray, np.ndarray]:
     index = StoryIndex()
     rows, labels = [], []
     for report, brought in zip(reports, evidence(reports, vectors), strict=True):
-        for story in _nearest(index, brought):
-            rows.append(join_features(brought, story))
+        for cosine, story in index.nearest(brought):  # the stories enrichment would score
+            rows.append(join_features(brought, story, cosine))
             labels.append(int(story.key == report.story))
         index.add_report(report.story, brought)
     return np.array(rows).reshape(len(rows), -1), np.array(labels, dtype=int)
-
-
-def _nearest(index, brought) -> list:
-    """The stories `StoryIndex.ranked` would score for this report (the nearest few in the window)."""
-    from tracker.feeds.semantic import NEAREST, WINDOW
-
-    t, w = brought.when.timestamp(), WINDOW.total_seconds()
-    live = [s for s in index.stories if s.first_seen.timestamp() - w <= t <= s.last_seen.timestamp() + w]
-    return sorted(live, key=lambda s: -float(s.centroid @ brought.vector))[:NEAREST]
 
 
 def fit(x: np.ndarray, y: np.ndarray, thresholds=(0.5, 0.9, 0.4), meta=None):
