@@ -65,10 +65,11 @@ def entry_text(entry) -> EntryText:
     return EntryText(entry.title or "", summary[:SUMMARY_LIMIT], lang, bool(feed and feed.theatre))
 
 
-def match_entry(matcher, entry, vector=None, analysis=None):
+def match_entry(matcher, entry, vector=None, analysis=None, text: EntryText | None = None):
     """The matches of one stored entry: the combined matcher reads its stored vector (and the rules'
-    analysis the gate already made, if given), the rules alone (dry-runs) do not need one."""
-    text = entry_text(entry)
+    analysis the gate already made, if given), the rules alone (dry-runs) do not need one. `text`: the
+    entry's `entry_text`, when the caller has it already."""
+    text = text or entry_text(entry)
     if isinstance(matcher, CombinedMatcher):
         return matcher.match(
             text.title, text.summary, lang=text.lang, theatre=text.theatre, vector=vector, analysis=analysis
@@ -143,7 +144,8 @@ def propose_for_entries(entry_ids, now, analyses: dict[int, dict] | None = None)
     entries = Entry.objects.filter(pk__in=entry_ids).select_related("feed").order_by("published_at", "pk")
     with transaction.atomic():  # one commit for the batch; each proposal is a savepoint of its own
         for entry in entries:
-            matches = match_entry(matcher, entry, vectors.get(entry.pk), analyses.get(entry.pk))
+            text = entry_text(entry)  # read once: matching, then each proposal's source, frame and details
+            matches = match_entry(matcher, entry, vectors.get(entry.pk), analyses.get(entry.pk), text)
             if not matches:
                 continue
             if not (entry.link or entry.canonical_link):
@@ -156,7 +158,7 @@ def propose_for_entries(entry_ids, now, analyses: dict[int, dict] | None = None)
                 if indicator_id is None:
                     log.warning("rule %s names an unknown indicator; skipped", match.rule)
                     continue
-                created += _propose_one(entry, match, indicator_id, now)
+                created += _propose_one(entry, match, indicator_id, now, text)
     return created
 
 
@@ -189,8 +191,7 @@ def _converging_event(entry, indicator_id, direction):
     return None if story_id is None else Event.objects.filter(pk=candidates[story_id]).first()
 
 
-def _propose_one(entry, match, indicator_id, now) -> int:
-    text = entry_text(entry)  # read once: the source's claimant, the frame, the summary, the details
+def _propose_one(entry, match, indicator_id, now, text: EntryText) -> int:
     source = _source(entry, match.lang, text)
     event = _existing_event(entry, indicator_id) or _converging_event(entry, indicator_id, match.direction)
     if "denial" in frames.found(text.title, text.summary, match.lang):
