@@ -95,14 +95,14 @@ def join_stories(entry_ids: list[int], now: datetime) -> Joined:
             ]
             index.add_report(entry.story_id, brought)
             touched.add(entry.story_id)
-        _save_centroids(index, touched, encoder.name)
+        _save_centroids([index.get(key) for key in touched], encoder.name)
         Story.objects.filter(pk__in=emptied - touched).filter(~Q(entries__isnull=False)).delete()
         refresh_stories(sorted(grown))  # outlets and time span: only the stories a report moved into
     return result
 
 
-def _save_centroids(index: StoryIndex, keys, encoder_name: str) -> None:
-    for state in (index.get(key) for key in keys):
+def _save_centroids(states, encoder_name: str) -> None:
+    for state in states:
         Story.objects.filter(pk=state.key).update(
             centroid=pack(state.centroid),
             centroid_encoder=encoder_name,
@@ -125,9 +125,7 @@ def absorb_story(from_story_id: int, into_story_id: int) -> None:
         return
     survivor = states[into_story_id]
     survivor.absorb(states[from_story_id])
-    index = StoryIndex(dim=encoder.dim)
-    index.add_story(survivor)
-    _save_centroids(index, [into_story_id], encoder.name)
+    _save_centroids([survivor], encoder.name)
 
 
 def rebuild_stories(story_ids) -> None:
@@ -147,7 +145,7 @@ def rebuild_stories(story_ids) -> None:
             Story.objects.filter(pk=story_id).update(
                 centroid=None, centroid_encoder="", centroid_count=0, evidence={}
             )
-    _save_centroids(index, [state.key for state in index.stories], encoder.name)
+    _save_centroids(index.stories, encoder.name)
 
 
 def converging_story(story_id: int, candidate_ids) -> int | None:
