@@ -78,10 +78,11 @@ def _model_section(model, rows, matcher, encoder, errors: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`make eval`: the frozen holdout first (the learned model shipped in fixtures/matcher/ with the
-    rules, then the rules alone, both with 95% bootstrap intervals), then the test and dev splits."""
+    rules, then the rules alone, both with 95% bootstrap intervals), then the unseen set (written apart
+    like the holdout, never used for any decision), then the test and dev splits."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--split", choices=("dev", "test", "holdout"), default=None, help="default: each split"
+        "--split", choices=("dev", "test", "holdout", "unseen"), default=None, help="default: each split"
     )
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--errors", action="store_true", help="list every error")
@@ -109,10 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = load_labelled(args.file)
     titles = {
         "holdout": "frozen holdout (written apart, never trained on; its readings: CONTRIBUTING.md)",
+        "unseen": "unseen set (written apart by a second writer; decides nothing, not even activation)",
         "test": "test split (validation: chose C and the thresholds)",
         "dev": "dev split (training)",
     }
-    for split in [args.split] if args.split else ["holdout", "test", "dev"]:
+    for split in [args.split] if args.split else ["holdout", "unseen", "test", "dev"]:
         subset = [r for r in rows if r.get("split") == split]
         langs = ", ".join(f"{lang} {sum(r['lang'] == lang for r in subset)}" for lang in LANGUAGES)
         print(f"== {titles[split]}: {len(subset)} items ({langs}) ==")

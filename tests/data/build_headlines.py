@@ -16,6 +16,11 @@ of the items that follow. Three sources, each language written on its own (never
 - holdout/<lang>.txt: the FROZEN holdout, written apart on 2026-12-01 by a writer who saw neither the
   code, the rules nor any other set. Never tuned on; it judges retrained models and `make eval` reports it
   first. Its checksums are in holdout/SHA256SUMS, and a test fails if a file changes.
+- unseen/<lang>.txt: a second set written apart on 2026-12-01 (by another writer who saw neither the code,
+  the rules nor any other set), split `unseen`: never trained, tuned or judged on (the activation rule
+  reads the frozen holdout only); `make eval` reports it after the holdout. Checksummed like the holdout.
+
+Training items that are near copies of a holdout or unseen headline get the split `overlaps-holdout`.
 """
 
 import hashlib
@@ -44,7 +49,8 @@ CODES = {
     "ms": "military-support-pressure",
 }
 LANGS = ("en", "fr", "ru", "uk")
-SOURCES = ("src", "train", "retired", "holdout")
+SOURCES = ("src", "train", "retired", "holdout", "unseen")
+FROZEN = ("holdout", "unseen")  # measured only, never trained on
 
 
 class SourceLineError(ValueError):
@@ -73,8 +79,8 @@ def parse_line(line: str) -> dict:
 
 
 def split_for(source: str, title: str) -> str:
-    if source == "holdout":
-        return "holdout"
+    if source in FROZEN:
+        return source
     if source == "src":
         return "dev"
     bucket = int(hashlib.sha256(title.encode("utf-8")).hexdigest()[:8], 16) % 4
@@ -134,7 +140,7 @@ def build() -> str:
         lang: [
             (r["title"].casefold(), _words(r["title"]))
             for r in rows
-            if r["split"] == "holdout" and r["lang"] == lang
+            if r["split"] in FROZEN and r["lang"] == lang
         ]
         for lang in LANGS
     }
@@ -144,10 +150,10 @@ def build() -> str:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
-def holdout_checksums() -> str:
+def holdout_checksums(folder: str = "holdout") -> str:
     lines = []
     for lang in LANGS:
-        path = HERE / "holdout" / f"{lang}.txt"
+        path = HERE / folder / f"{lang}.txt"
         lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {lang}.txt")
     return "\n".join(lines) + "\n"
 
