@@ -250,6 +250,36 @@ def test_with_no_active_version_the_candidate_becomes_active(learned, small_labe
     assert versions.matching_mode()["model"] == result.row.version
 
 
+def test_the_n_grams_carry_inflected_forms_the_vector_does_not_see(tmp_path):
+    """With vectors that say nothing (all the same) and no rule evidence, a model still learns from the
+    words' stems: a Ukrainian form it was never shown scores for the indicator of its other forms, and the
+    stored model reads back with the same probabilities."""
+    from indicators.matching import training
+    from indicators.matching.learned import LearnedModel
+
+    inds = ["civilian-infrastructure-protection", "prisoner-exchange"]
+    swaps = ["Україна та Росія провели обмін полоненими", "Обмін полоненими відбувся на кордоні"]
+    swaps += ["Новий обмін полоненими погоджено", "Омбудсман анонсував обмін полоненими"]
+    grid = ["Удари по енергетиці знеструмили Київ", "Ворог завдав ударів по енергетиці"]
+    grid += ["Нічні удари по енергетиці в Харкові", "Після ударів по енергетиці графіки відключень"]
+    examples = [training.Example(t, "", True, {inds[1]: "advance"}) for t in swaps]
+    examples += [training.Example(t, "", True, {inds[0]: "reverse"}) for t in grid]
+    same = np.full((len(examples), 8), 1 / np.sqrt(8), dtype=np.float32)
+    prepared = training.Prepared(examples, same, np.zeros((len(examples), 6), np.float32), ["in scope"] * 8)
+    model = training.fit(prepared, inds, 1.0, "t", "fake-encoder", with_lexical=True)
+    assert model.lexical_config and model.idf is not None
+
+    unseen = ["Сторони домовилися про обміни полонених наступного тижня"]  # forms never in training
+    args = (same[:1], np.zeros((1, 6), np.float32), model.lexical_counts(unseen))
+    probs, _ = model.probabilities(*args)
+    assert probs[0, 1] > 0.5 > probs[0, 0], probs
+    again = LearnedModel.from_bytes(model.to_bytes())
+    assert np.allclose(again.probabilities(*args)[0], probs, atol=1e-3)
+    without = training.fit(prepared, inds, 1.0, "t", "fake-encoder", with_lexical=False)
+    assert without.lexical_config is None and without.lexical_counts(unseen) is None
+    assert abs(without.probabilities(*args[:2])[0][0, 1] - 0.5) < 0.01  # the vector alone cannot tell
+
+
 def test_analyst_decisions_become_training_examples(learned, alice):
     from indicators.matching.training import decision_examples
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tracker.feeds.embeddings import entry_text
+
 from .engine import MATCH_THRESHOLD, Match
 from .learned import LearnedModel, Neighbour
 
@@ -66,11 +68,12 @@ def _verdicts_by_indicator(analysis: dict) -> dict:
     return best
 
 
-def combine(model: LearnedModel, vectors, rules, scopes, analyses):
+def combine(model: LearnedModel, vectors, rules, scopes, analyses, counts=None):
     """Signals for prepared entries (used by evaluation and by `CombinedMatcher`); no explanations yet.
     `scopes` are the gates (`gate`): another theatre never gives a signal, and an entry with no theatre
-    cue needs the model's `no_cue_threshold` and at least one rule term."""
-    probs, reverse = model.probabilities(vectors, rules)
+    cue needs the model's `no_cue_threshold` and at least one rule term. `counts`: the entries'
+    `model.lexical_counts`, for a model that reads n-grams."""
+    probs, reverse = model.probabilities(vectors, rules, counts)
     out = []
     for row, rev, scope, analysis in zip(probs, reverse, scopes, analyses, strict=True):
         needed = model.threshold_for(scope)
@@ -127,12 +130,12 @@ class CombinedMatcher:
         scope = gate(analysis)
         if self.model.threshold_for(scope) is None:
             return []
+        text = entry_text(title, summary)
         if vector is None:
-            from tracker.feeds.embeddings import entry_text
-
-            vector = self.encoder.embed([entry_text(title, summary)])[0]
+            vector = self.encoder.embed([text])[0]
         rules = self.model.rule_features(analysis)[None, :]
-        [signals] = combine(self.model, np.asarray(vector)[None, :], rules, [scope], [analysis])
+        counts = self.model.lexical_counts([text])
+        [signals] = combine(self.model, np.asarray(vector)[None, :], rules, [scope], [analysis], counts)
         if signals:
             neighbours = self.model.neighbours(vector)
             for signal in signals:

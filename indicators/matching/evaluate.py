@@ -68,7 +68,7 @@ def _model_section(model, rows, matcher, encoder, errors: bool) -> None:
         model.indicators,
         model.uses_frames,
     )
-    probs, _ = model.probabilities(prepared.vectors, prepared.rules)
+    probs, _ = model.probabilities(prepared.vectors, prepared.rules, prepared.counts_for(model))
     outcomes = [[slug in e.labels for slug in model.indicators] for e in prepared.examples]
     print(quality.format_reliability(quality.reliability(probs.ravel().tolist(), sum(outcomes, []))))
     if errors:

@@ -6,9 +6,10 @@ arrays and a small JSON header, saved with `to_bytes` (numpy's npz, no pickle) a
 `from_bytes`.
 
 Features of one entry (`features`): its vector (the encoder's, L2-normalised), then for every indicator
-the rules' score, whether the rules read it as reverse, and whether a rule fired at all. So each
-indicator's classifier weighs meaning and rule evidence together into one probability: the combined,
-calibrated score (its reliability is printed by `make eval`).
+the rules' score, whether the rules read it as reverse, and whether a rule fired at all; and, for models
+that record `meta["lexical"]`, the hashed character n-grams of its text (`lexical.py`). So each
+indicator's classifier weighs meaning, wording and rule evidence together into one probability: the
+combined, calibrated score (its reliability is printed by `make eval`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import frames
+from . import frames, lexical
 
 REVERSE = "reverse"
 
@@ -85,6 +86,8 @@ class LearnedModel:
     example_titles: list[str] = field(default_factory=list)
     example_labels: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    idf: np.ndarray | None = None  # (n-grams,): the lexical part's idf, None when it has none
+    lexical_weights: np.ndarray | None = None  # (indicators, n-grams)
 
     # ---------------------------------------------------------------- prediction
 
@@ -104,13 +107,36 @@ class LearnedModel:
             return max(self.threshold, self.no_cue_threshold)
         return None
 
-    def probabilities(self, vectors: np.ndarray, rules: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def lexical_config(self) -> dict | None:
+        """The n-gram configuration (`lexical.LEXICAL` when it was trained), None for a model without."""
+        return self.meta.get("lexical") if self.idf is not None else None
+
+    def lexical_counts(self, texts: list[str]):
+        """What `probabilities` needs of the entries' texts (`embeddings.entry_text`), or None when the
+        model reads no n-grams."""
+        config = self.lexical_config
+        return lexical.counts(texts, config) if config else None
+
+    def probabilities(
+        self, vectors: np.ndarray, rules: np.ndarray, counts=None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(P(indicator), P(reverse | indicator)) for every entry and indicator. P(indicator) goes through
-        the model's calibration (Platt scaling fitted on the `test` split), when it has one."""
+        the model's calibration (Platt scaling fitted on the `test` split), when it has one. `counts`:
+        the texts' `lexical_counts`, required when the model has a lexical part."""
         x = features(vectors, rules)
         logits = x @ self.weights.T + self.bias
+        config = self.lexical_config
+        if config:
+            if counts is None:
+                raise ValueError(f"model {self.version} reads n-grams: pass its lexical_counts(texts)")
+            logits = logits + np.asarray(lexical.weigh(counts, self.idf, config["scale"]) @ self._lexical_t)
         a, b = self.meta.get("calibration") or (1.0, 0.0)
         return _sigmoid(a * logits + b), _sigmoid(x @ self.direction_weights.T + self.direction_bias)
+
+    @cached_property
+    def _lexical_t(self) -> np.ndarray:
+        return np.ascontiguousarray(self.lexical_weights.T, dtype=np.float32)  # stored as float16
 
     @cached_property
     def _examples(self) -> np.ndarray:
@@ -137,6 +163,12 @@ class LearnedModel:
             "example_labels": self.example_labels,
             "meta": self.meta,
         }
+        arrays = {}
+        if self.idf is not None:
+            arrays = {
+                "idf": self.idf.astype(np.float32),
+                "lexical_weights": self.lexical_weights.astype(np.float16),
+            }
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
@@ -146,6 +178,7 @@ class LearnedModel:
             direction_weights=self.direction_weights.astype(np.float32),
             direction_bias=self.direction_bias.astype(np.float32),
             example_vectors=self.example_vectors.astype(np.float16),
+            **arrays,
         )
         return buffer.getvalue()
 
@@ -167,4 +200,6 @@ class LearnedModel:
                 example_titles=list(header["example_titles"]),
                 example_labels=list(header["example_labels"]),
                 meta=dict(header.get("meta", {})),
+                idf=arrays["idf"] if "idf" in arrays else None,
+                lexical_weights=arrays["lexical_weights"] if "lexical_weights" in arrays else None,
             )

@@ -223,7 +223,14 @@ def score_predictions(model, prepared, rows: list[dict] | None = None) -> Report
     `rows` (the labelled rows behind the examples, same order) name the items in the error list."""
     from .combined import combine
 
-    predictions = combine(model, prepared.vectors, prepared.rules, prepared.scopes, prepared.analyses)
+    predictions = combine(
+        model,
+        prepared.vectors,
+        prepared.rules,
+        prepared.scopes,
+        prepared.analyses,
+        prepared.counts_for(model),
+    )
     if rows is None:
         rows = [
             {

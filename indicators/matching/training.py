@@ -8,8 +8,9 @@
 - Every analyst decision on an event proposed from a feed is an example too, partial: a confirmed event
   is a positive for its (possibly corrected) indicator and direction, a rejected one a negative for that
   indicator only. Decisions made on other indicators of the same entry stay unknown.
-- One logistic regression per indicator over the entry's vector and the rules' evidence, and one per
-  indicator for the direction (P(reverse)), both L2-regularised; the decision threshold is the one with
+- One logistic regression per indicator over the entry's vector, the rules' evidence and the hashed
+  character n-grams of its text (`lexical.py`), and one per indicator for the direction (P(reverse), over
+  the vector and the rules), both L2-regularised; the decision threshold is the one with
   the best micro F1 on the `test` split among those reaching 0.90 precision there (never the holdout,
   which is only measured).
 """
@@ -24,10 +25,12 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from scipy import sparse
 
 from tracker.feeds.embeddings import entry_text
 from tracker.feeds.encoder import MAX_CHARS
 
+from . import lexical
 from .combined import gate
 from .frames import FRAMES
 from .learned import REVERSE, LearnedModel, features, rule_features
@@ -41,6 +44,7 @@ NO_CUE_GRID = (None, 0.6, 0.7, 0.8, 0.9)
 TARGET_PRECISION = 0.90
 MIN_DIRECTION_EXAMPLES = 3  # of each direction, for an indicator's own direction model
 FRAME_FEATURES = True  # new models read the frames (frames.py) beside the vector and the rules
+LEXICAL_FEATURES = True  # and the n-grams of the text (lexical.py)
 
 
 @dataclass
@@ -71,6 +75,19 @@ class Prepared:
     rules: np.ndarray
     scopes: list[str]  # the rules' theatre scope: "in scope", "no theatre cue" or "another theatre"
     analyses: list[dict] = field(default_factory=list)
+    _counts: dict = field(default_factory=dict, repr=False)  # n-gram counts, by configuration
+
+    def counts(self, config: dict | None):
+        """The examples' n-gram counts under `config` (computed once per configuration), or None."""
+        if not config:
+            return None
+        key = repr(sorted(config.items()))
+        if key not in self._counts:
+            self._counts[key] = lexical.counts([e.text for e in self.examples], config)
+        return self._counts[key]
+
+    def counts_for(self, model: LearnedModel):
+        return self.counts(model.lexical_config)
 
 
 def labelled_examples(rows: list[dict], splits=("dev", "test")) -> list[Example]:
@@ -189,26 +206,48 @@ def _direction_model(x, prepared: Prepared, slug: str, index: int, n_indicators:
     return weights, np.float32(np.log(share / (1 - share)) - 2.0)
 
 
-def fit(prepared: Prepared, indicators: list[str], c: float, version: str, encoder_name: str) -> LearnedModel:
+def fit(
+    prepared: Prepared,
+    indicators: list[str],
+    c: float,
+    version: str,
+    encoder_name: str,
+    with_lexical: bool | None = None,
+) -> LearnedModel:
+    """One model fitted on `prepared` with regularisation `c` (n-grams: `LEXICAL_FEATURES` by default)."""
     x = features(prepared.vectors, prepared.rules)
     n = len(indicators)
-    fitted = [_indicator_model(x, prepared, slug, c) for slug in indicators]
+    with_lexical = LEXICAL_FEATURES if with_lexical is None else with_lexical
+    config = dict(lexical.LEXICAL) if with_lexical else None
+    idf = None
+    x_indicators = x
+    if config:
+        counts = prepared.counts(config)
+        idf = lexical.fit_idf(counts)
+        x_indicators = sparse.hstack(
+            [sparse.csr_matrix(x), lexical.weigh(counts, idf, config["scale"])]
+        ).tocsr()
+    fitted = [_indicator_model(x_indicators, prepared, slug, c) for slug in indicators]
     directions = [_direction_model(x, prepared, slug, i, n) for i, slug in enumerate(indicators)]
     labelled = [i for i, e in enumerate(prepared.examples) if e.known is None]
+    weights = np.array([w for w, _ in fitted])
+    dense = x.shape[1]
     return LearnedModel(
         version=version,
         encoder=encoder_name,
         indicators=list(indicators),
         threshold=0.5,
         no_cue_threshold=None,
-        weights=np.array([w for w, _ in fitted]),
+        weights=weights[:, :dense],
         bias=np.array([b for _, b in fitted]),
         direction_weights=np.array([w for w, _ in directions]),
         direction_bias=np.array([b for _, b in directions]),
         example_vectors=prepared.vectors[labelled].astype(np.float16),
         example_titles=[prepared.examples[i].title for i in labelled],
         example_labels=[_label_text(prepared.examples[i].labels) for i in labelled],
-        meta={"C": c, "frames": prepared.rules.shape[1] > 3 * n},
+        meta={"C": c, "frames": prepared.rules.shape[1] > 3 * n, **({"lexical": config} if config else {})},
+        idf=idf,
+        lexical_weights=weights[:, dense:].astype(np.float16) if config else None,
     )
 
 
@@ -217,7 +256,9 @@ def _calibration(model: LearnedModel, prepared_valid: Prepared) -> tuple[float, 
     weights raise recall but overstate probabilities, which analysts read as confidence."""
     from sklearn.linear_model import LogisticRegression
 
-    probs, _ = model.probabilities(prepared_valid.vectors, prepared_valid.rules)
+    probs, _ = model.probabilities(
+        prepared_valid.vectors, prepared_valid.rules, prepared_valid.counts_for(model)
+    )
     logits = np.log(np.clip(probs, 1e-6, 1 - 1e-6) / np.clip(1 - probs, 1e-6, 1)).ravel()
     outcomes = np.array([[s in e.labels for s in model.indicators] for e in prepared_valid.examples]).ravel()
     if outcomes.min() == outcomes.max():  # nothing (or everything) to calibrate against: leave as is
