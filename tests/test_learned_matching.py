@@ -280,6 +280,34 @@ def test_the_n_grams_carry_inflected_forms_the_vector_does_not_see(tmp_path):
     assert abs(without.probabilities(*args[:2])[0][0, 1] - 0.5) < 0.01  # the vector alone cannot tell
 
 
+def test_make_eval_reports_the_holdout_first_then_the_unseen_set_then_test_and_dev(learned, tmp_path, capsys):
+    from indicators.matching.evaluate import main
+
+    rows = load_labelled(DEFAULT_FILE)
+    # Training rows stand in for each split here: the suite never reads the real unseen set.
+    dev = [r for r in rows if r["split"] == "dev" and r["source"] != "src"]
+    small = [
+        {**r, "split": split}
+        for split, chunk in zip(
+            ("holdout", "unseen", "test", "dev"), (dev[:6], dev[6:12], dev[12:18], dev[18:24]), strict=True
+        )
+        for r in chunk
+    ]
+    path = tmp_path / "eval.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in small), encoding="utf-8")
+    assert main(["--file", str(path)]) == 0
+    out = capsys.readouterr().out
+    heads = [line for line in out.splitlines() if line.startswith("== ")]
+    assert [h.split(" (")[0].split(":")[0] for h in heads] == [
+        "== frozen holdout",
+        "== unseen set",
+        "== test split",
+        "== dev split",
+    ], heads
+    assert out.count("-- rules + learned model") == 4 and out.count("reliability of P(indicator)") == 4
+    assert "95% CI" in out
+
+
 def test_analyst_decisions_become_training_examples(learned, alice):
     from indicators.matching.training import decision_examples
 

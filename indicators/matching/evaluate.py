@@ -62,7 +62,7 @@ def _model_section(model, rows, matcher, encoder, errors: bool) -> None:
     report, intervals = training.evaluate_model(model, rows, matcher, encoder)
     print(quality.format_report(f"-- rules + learned model {model.version} --", report, intervals))
     prepared = training.prepare(
-        training.labelled_examples(rows, ("dev", "test", "holdout")),
+        training.labelled_examples(rows, ("dev", "test", "holdout", "unseen")),
         matcher,
         encoder,
         model.indicators,

@@ -28,6 +28,8 @@ def counts(texts: list[str], config: dict) -> sparse.csr_matrix:
     """Sublinear term frequencies (1 + log tf) of the hashed n-grams of `texts`, lower-cased."""
     from sklearn.feature_extraction.text import HashingVectorizer
 
+    if not texts:
+        return sparse.csr_matrix((0, int(config["n_features"])), dtype=np.float32)
     vectorizer = HashingVectorizer(
         analyzer=config["analyzer"],
         ngram_range=tuple(config["ngram_range"]),
