@@ -74,11 +74,11 @@ def main():
     encoder = get_encoder()
     if encoder is not None:
         from indicators.proposals import entry_text as read
-        from tracker.feeds.embeddings import entry_text
+        from tracker.feeds.embeddings import encoder_text
         from tracker.feeds.models import Entry
 
         embedded = [read(e) for e in Entry.objects.filter(vector__isnull=False).select_related("feed")[:128]]
-        rate = _encoder_rate(encoder, [entry_text(t.title, t.summary) for t in embedded])
+        rate = _encoder_rate(encoder, [encoder_text(t.title, t.summary) for t in embedded])
         print(
             f"encoder {encoder.name}: {rate:.0f} entries/s on the feed's entries ({1000 / rate:.0f} ms each)"
         )

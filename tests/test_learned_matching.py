@@ -61,6 +61,26 @@ def test_texts_of_any_lengths_come_back_in_their_order_with_the_vectors_each_wou
     assert np.allclose(together, alone, atol=1e-5)
 
 
+def test_the_encoder_reads_the_title_and_first_sentence_and_the_n_grams_the_whole_summary():
+    from tracker.feeds.embeddings import encoder_text, entry_text, lede
+
+    summary = (
+        "The U.S. Treasury said on Friday it had listed 117 more tankers of Russia's shadow fleet. "
+        "Officials added that «further steps» would follow. Oil rose 2%."
+    )
+    assert (
+        lede(summary)
+        == "The U.S. Treasury said on Friday it had listed 117 more tankers of Russia's shadow fleet."
+    )
+    cyrillic = (
+        "Сторони обмінялися полоненими на кордоні з Білоруссю під вечір неділі. Ще 20 цивільних повернулися."
+    )
+    assert lede(cyrillic) == "Сторони обмінялися полоненими на кордоні з Білоруссю під вечір неділі."
+    assert lede("One sentence, no full stop") == "One sentence, no full stop" and lede("") == ""
+    assert encoder_text("Sanctions", summary) == f"Sanctions. {lede(summary)}"
+    assert entry_text("Sanctions", summary).endswith("Oil rose 2%.")
+
+
 def test_vectors_are_stored_once_in_compact_form_and_recomputed_for_another_encoder(learned):
     e = entry(SWAP)
     assert embed_entries([e.pk], NOW) == 1

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tracker.feeds.embeddings import entry_text
+from tracker.feeds.embeddings import encoder_text, entry_text
 
 from .engine import MATCH_THRESHOLD, Match
 from .learned import LearnedModel, Neighbour
@@ -130,11 +130,10 @@ class CombinedMatcher:
         scope = gate(analysis)
         if self.model.threshold_for(scope) is None:
             return []
-        text = entry_text(title, summary)
         if vector is None:
-            vector = self.encoder.embed([text])[0]
+            vector = self.encoder.embed([encoder_text(title, summary)])[0]
         rules = self.model.rule_features(analysis)[None, :]
-        counts = self.model.lexical_counts([text])
+        counts = self.model.lexical_counts([entry_text(title, summary)])
         [signals] = combine(self.model, np.asarray(vector)[None, :], rules, [scope], [analysis], counts)
         if signals:
             neighbours = self.model.neighbours(vector)

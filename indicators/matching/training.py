@@ -27,7 +27,7 @@ import numpy as np
 from django.conf import settings
 from scipy import sparse
 
-from tracker.feeds.embeddings import entry_text
+from tracker.feeds.embeddings import encoder_text, entry_text
 from tracker.feeds.encoder import MAX_CHARS
 
 from . import lexical
@@ -60,7 +60,13 @@ class Example:
 
     @property
     def text(self) -> str:
+        """The whole text (the n-grams read it)."""
         return entry_text(self.title, self.summary)
+
+    @property
+    def encoder_text(self) -> str:
+        """What the encoder reads (title and first sentence)."""
+        return encoder_text(self.title, self.summary)
 
     def knows(self, indicator: str) -> bool:
         return self.known is None or indicator in self.known
@@ -140,7 +146,7 @@ def decision_examples() -> list[Example]:
 
 
 def _cache_path(encoder_name: str) -> Path:
-    key = f"{encoder_name}|{MAX_CHARS}"
+    key = f"{encoder_name}|{MAX_CHARS}|lede"
     digest = hashlib.sha1(key.encode()).hexdigest()[:12]  # noqa: S324 - a file name, not security
     return Path(settings.VAR_DIR) / "cache" / f"labelled-vectors-{digest}.npz"
 
@@ -170,7 +176,7 @@ def prepare(
     analyses = [matcher.analyse(e.title, e.summary, lang=e.lang, theatre=e.theatre) for e in examples]
     rules = np.array([rule_features(a, indicators, with_frames) for a in analyses], dtype=np.float32)
     rules = rules.reshape(len(examples), 3 * len(indicators) + (len(FRAMES) if with_frames else 0))
-    vectors = embed_texts([e.text for e in examples], encoder)
+    vectors = embed_texts([e.encoder_text for e in examples], encoder)
     return Prepared(examples, vectors, rules, [gate(a) for a in analyses], analyses)
 
 

@@ -51,9 +51,9 @@ def load_reports(path: Path) -> list[Report]:
 
 
 def embed_reports(reports: list[Report], encoder):
-    from tracker.feeds.embeddings import entry_text
+    from tracker.feeds.embeddings import encoder_text
 
-    return encoder.embed([entry_text(r.title, r.summary) for r in reports]) if encoder else None
+    return encoder.embed([encoder_text(r.title, r.summary) for r in reports]) if encoder else None
 
 
 def evidence(reports: list[Report], vectors) -> list:
