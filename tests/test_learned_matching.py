@@ -300,19 +300,16 @@ def test_the_n_grams_carry_inflected_forms_the_vector_does_not_see(tmp_path):
     assert abs(without.probabilities(*args[:2])[0][0, 1] - 0.5) < 0.01  # the vector alone cannot tell
 
 
-def test_make_eval_reports_the_holdout_first_then_the_unseen_set_then_test_and_dev(learned, tmp_path, capsys):
+def test_make_eval_reports_the_holdout_first_then_the_other_measured_sets_then_test_and_dev(
+    learned, tmp_path, capsys
+):
     from indicators.matching.evaluate import main
 
     rows = load_labelled(DEFAULT_FILE)
-    # Training rows stand in for each split here: the suite never reads the real unseen set.
+    # Training rows stand in for each split here: the suite never reads the real unseen or long sets.
     dev = [r for r in rows if r["split"] == "dev" and r["source"] != "src"]
-    small = [
-        {**r, "split": split}
-        for split, chunk in zip(
-            ("holdout", "unseen", "test", "dev"), (dev[:6], dev[6:12], dev[12:18], dev[18:24]), strict=True
-        )
-        for r in chunk
-    ]
+    splits = ("holdout", "unseen", "long", "test", "dev")
+    small = [{**r, "split": split} for i, split in enumerate(splits) for r in dev[6 * i : 6 * i + 6]]
     path = tmp_path / "eval.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in small), encoding="utf-8")
     assert main(["--file", str(path)]) == 0
@@ -321,10 +318,11 @@ def test_make_eval_reports_the_holdout_first_then_the_unseen_set_then_test_and_d
     assert [h.split(" (")[0].split(":")[0] for h in heads] == [
         "== frozen holdout",
         "== unseen set",
+        "== long-summary set",
         "== test split",
         "== dev split",
     ], heads
-    assert out.count("-- rules + learned model") == 4 and out.count("reliability of P(indicator)") == 4
+    assert out.count("-- rules + learned model") == 5 and out.count("reliability of P(indicator)") == 5
     assert "95% CI" in out
 
 
@@ -382,7 +380,7 @@ def test_the_labelled_set_measures_generalisation():
         assert not leaks, leaks[:3]
 
 
-@pytest.mark.parametrize("name", ["holdout", "unseen"])
+@pytest.mark.parametrize("name", ["holdout", "unseen", "long"])
 def test_the_frozen_sets_have_not_changed(name):
     import hashlib
 

@@ -62,7 +62,7 @@ def _model_section(model, rows, matcher, encoder, errors: bool) -> None:
     report, intervals = training.evaluate_model(model, rows, matcher, encoder)
     print(quality.format_report(f"-- rules + learned model {model.version} --", report, intervals))
     prepared = training.prepare(
-        training.labelled_examples(rows, ("dev", "test", "holdout", "unseen")),
+        training.labelled_examples(rows, ("dev", "test", "holdout", "unseen", "long")),
         matcher,
         encoder,
         model.indicators,
@@ -79,10 +79,13 @@ def _model_section(model, rows, matcher, encoder, errors: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """`make eval`: the frozen holdout first (the learned model shipped in fixtures/matcher/ with the
     rules, then the rules alone, both with 95% bootstrap intervals), then the unseen set (written apart
-    like the holdout, never used for any decision), then the test and dev splits."""
+    like the holdout, never used for any decision), the long-summary set, then the test and dev splits."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--split", choices=("dev", "test", "holdout", "unseen"), default=None, help="default: each split"
+        "--split",
+        choices=("dev", "test", "holdout", "unseen", "long"),
+        default=None,
+        help="default: each split",
     )
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--errors", action="store_true", help="list every error")
@@ -111,10 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     titles = {
         "holdout": "frozen holdout (written apart, never trained on; its readings: CONTRIBUTING.md)",
         "unseen": "unseen set (written apart by a second writer; decides nothing, not even activation)",
+        "long": "long-summary set (3-5 sentences; chose what the encoder reads)",
         "test": "test split (validation: chose C and the thresholds)",
         "dev": "dev split (training)",
     }
-    for split in [args.split] if args.split else ["holdout", "unseen", "test", "dev"]:
+    for split in [args.split] if args.split else ["holdout", "unseen", "long", "test", "dev"]:
         subset = [r for r in rows if r.get("split") == split]
         langs = ", ".join(f"{lang} {sum(r['lang'] == lang for r in subset)}" for lang in LANGUAGES)
         print(f"== {titles[split]}: {len(subset)} items ({langs}) ==")
