@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         "holdout": "frozen holdout (written apart, never trained on; its readings: CONTRIBUTING.md)",
         "unseen": "unseen set (written apart by a second writer; decides nothing, not even activation)",
         "long": "long-summary set (3-5 sentences; chose what the encoder reads)",
-        "test": "test split (validation: chose C and the thresholds)",
-        "dev": "dev split (training)",
+        "test": "test split (chose C and the thresholds, then trained on with dev: not a measure)",
+        "dev": "dev split (training: not a measure)",
     }
     for split in [args.split] if args.split else ["holdout", "unseen", "long", "test", "dev"]:
         subset = [r for r in rows if r.get("split") == split]
