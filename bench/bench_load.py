@@ -94,14 +94,18 @@ def fill(env):
     from django.core.management import call_command
     from django.db import connection
 
+    from indicators.models import Claimant, Stance
+
     call_command("migrate", verbosity=0)
     t = time.perf_counter()
     make_events(EVENTS)
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO indicators_eventsource (event_id, url, outlet, language, published_at, entry_id) "
-            "SELECT id, 'https://news.example.org/story/' || id, 'Example News', 'en', NULL, NULL "
-            "FROM indicators_event"
+            "INSERT INTO indicators_eventsource "
+            "(event_id, url, outlet, language, published_at, entry_id, claimant, stance) "
+            "SELECT id, 'https://news.example.org/story/' || id, 'Example News', 'en', NULL, NULL, %s, %s "
+            "FROM indicators_event",
+            [Claimant.UNKNOWN, Stance.CLAIM],
         )
     analyze()
     print(f"  {EVENTS:,} events with a source each loaded in {time.perf_counter() - t:.1f} s", flush=True)

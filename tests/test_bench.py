@@ -42,3 +42,26 @@ def test_the_poll_bench_runs_on_a_few_feeds(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "304 cycle of 5 feeds" in done.stdout and "entries stored: 25" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_load_bench_runs_on_a_small_database():
+    """gunicorn over PostgreSQL with a few hundred events and a few clients for a second: the bench's
+    own raw SQL must keep up with the schema (it missed a column once)."""
+    from tests.conftest import require_service
+
+    try:
+        import psycopg
+
+        psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
+        reachable, why = True, ""
+    except Exception as exc:  # noqa: BLE001 - any failure means no server here
+        reachable, why = False, f"{type(exc).__name__}: {exc}"
+    require_service(reachable, f"PostgreSQL is not reachable at 127.0.0.1:5432 ({why})")
+    env = {**os.environ, "BENCH_LOAD_EVENTS": "300", "BENCH_LOAD_CLIENTS": "2", "BENCH_LOAD_SECONDS": "1"}
+    env["BENCH_LOAD_WORKERS"] = "1"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench_load.py")], env=env, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, (done.stdout[-1500:], done.stderr[-2000:])
+    assert "300 events with a source each loaded" in done.stdout and "0 errors" in done.stdout, done.stdout
