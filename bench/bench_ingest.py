@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from _feeds_common import empty_tables, make_feed, setup_django
 
-RUNS = 3
+RUNS = 5
 ENTRIES = 1000
 STORE_TARGET = 2.0
 PIPELINE_TARGET = 15.0

@@ -121,6 +121,7 @@ def _explanation(match) -> dict:
         "probability": match.probability,
         "neighbours": [n.as_dict() for n in match.neighbours],
         "frames": list(match.frames),
+        "words": list(match.words),
     }
 
 

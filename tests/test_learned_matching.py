@@ -112,9 +112,12 @@ def test_a_proposal_explains_itself_with_its_three_nearest_labelled_examples(lea
     assert 0.5 <= why["probability"] <= 1.0
     assert len(why["neighbours"]) == 3
     assert any("prisoner-exchange" in n["labels"] for n in why["neighbours"])
+    # The words whose n-grams weighed most: words of the entry itself, shown on the page.
+    assert 1 <= len(why["words"]) <= 3 and all(word in SWAP.split() for word in why["words"]), why["words"]
     client.force_login(alice)
     page = client.get(f"/events/{event.pk}/").content.decode()
     assert "close to:" in page and why["neighbours"][0]["labels"] in page
+    assert f"words that weighed: {', '.join(why['words'])}" in page
     queue = client.get("/review/").content.decode()
     assert "Matching: <strong>rules + learned model</strong>" in queue and "close to:" in queue
 

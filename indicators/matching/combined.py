@@ -6,8 +6,9 @@ For one entry:
 2. the learned model turns the entry's vector and that rule evidence into one probability per indicator
    and a direction; the indicators at or above its threshold are the signals;
    (an entry without a theatre cue needs a higher probability; another theatre never passes);
-3. each signal explains itself: the rule and terms that fired, if any, and the three labelled examples
-   nearest to the entry ("close to: ... - prisoner-exchange, advance").
+3. each signal explains itself: the rule and terms that fired, if any, the words whose n-grams weighed
+   most, and the three labelled examples nearest to the entry ("close to: ... - prisoner-exchange,
+   advance").
 
 Without an encoder or an active model, the rules alone decide (`rules_only`), as before.
 """
@@ -34,6 +35,7 @@ class Signal(Match):
     frames: list[str] = field(
         default_factory=list
     )  # how the report frames it (frames.py), if the model reads it
+    words: list[str] = field(default_factory=list)  # the words whose n-grams weighed most (lexical.py)
 
     def as_dict(self) -> dict:
         out = super().as_dict()
@@ -42,6 +44,7 @@ class Signal(Match):
             model=self.model,
             neighbours=[n.as_dict() for n in self.neighbours],
             frames=list(self.frames),
+            words=list(self.words),
         )
         return out
 
@@ -133,10 +136,13 @@ class CombinedMatcher:
         if vector is None:
             vector = self.encoder.embed([encoder_text(title, summary)])[0]
         rules = self.model.rule_features(analysis)[None, :]
-        counts = self.model.lexical_counts([entry_text(title, summary)])
+        text = entry_text(title, summary)
+        counts = self.model.lexical_counts([text])
         [signals] = combine(self.model, np.asarray(vector)[None, :], rules, [scope], [analysis], counts)
         if signals:
             neighbours = self.model.neighbours(vector)
+            words = self.model.weighing_words(text, counts=counts)
             for signal in signals:
                 signal.neighbours = neighbours
+                signal.words = words.get(signal.indicator, [])
         return signals

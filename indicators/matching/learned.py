@@ -118,6 +118,15 @@ class LearnedModel:
         config = self.lexical_config
         return lexical.counts(texts, config) if config else None
 
+    def weighing_words(self, text: str, k: int = 3, counts=None) -> dict[str, list[str]]:
+        """By indicator, the words of `text` whose n-grams raised its score most ({} without n-grams).
+        `counts`: the text's `lexical_counts`, when the caller has them."""
+        config = self.lexical_config
+        if not config:
+            return {}
+        words = lexical.weighing_words(text, config, self.idf, self._lexical_t, k, counts)
+        return dict(zip(self.indicators, words, strict=True))
+
     def probabilities(
         self, vectors: np.ndarray, rules: np.ndarray, counts=None
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,8 @@ arrays: no vocabulary to store, and a text is featurised on its own, with no fit
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import sparse
 
@@ -26,21 +28,26 @@ LEXICAL = {"analyzer": "char_wb", "ngram_range": [3, 5], "n_features": 2**16, "s
 
 def counts(texts: list[str], config: dict) -> sparse.csr_matrix:
     """Sublinear term frequencies (1 + log tf) of the hashed n-grams of `texts`, lower-cased."""
-    from sklearn.feature_extraction.text import HashingVectorizer
-
     if not texts:
         return sparse.csr_matrix((0, int(config["n_features"])), dtype=np.float32)
-    vectorizer = HashingVectorizer(
-        analyzer=config["analyzer"],
-        ngram_range=tuple(config["ngram_range"]),
-        n_features=int(config["n_features"]),
+    matrix = _vectorizer(config["analyzer"], tuple(config["ngram_range"]), int(config["n_features"]))
+    matrix = matrix.transform(texts).tocsr().astype(np.float32)
+    matrix.data = 1.0 + np.log(matrix.data)
+    return matrix
+
+
+@lru_cache(maxsize=4)
+def _vectorizer(analyzer: str, ngram_range: tuple, n_features: int):
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(
+        analyzer=analyzer,
+        ngram_range=ngram_range,
+        n_features=n_features,
         alternate_sign=False,
         norm=None,
         lowercase=True,
     )
-    matrix = vectorizer.transform(texts).tocsr().astype(np.float32)
-    matrix.data = 1.0 + np.log(matrix.data)
-    return matrix
 
 
 def fit_idf(matrix: sparse.csr_matrix) -> np.ndarray:
@@ -58,4 +65,29 @@ def weigh(matrix: sparse.csr_matrix, idf: np.ndarray, scale: float) -> sparse.cs
     rows = np.repeat(np.arange(out.shape[0]), np.diff(out.indptr))
     norms = np.sqrt(np.bincount(rows, weights=out.data.astype(np.float64) ** 2, minlength=out.shape[0]))
     out.data *= (scale / np.where(norms > 0, norms, 1.0))[rows].astype(np.float32)
+    return out
+
+
+def weighing_words(
+    text: str, config: dict, idf: np.ndarray, weights_t: np.ndarray, k: int = 3, text_counts=None
+) -> list[list[str]]:
+    """For each indicator (`weights_t`: n-grams x indicators), the k words of `text` whose n-grams pushed
+    its score up the most, for the explanation. A bucket shared by several words is split evenly.
+    `text_counts`: `counts([text], config)`, when the caller has them."""
+    tokens = list(dict.fromkeys(text.split()))
+    if not tokens:
+        return [[] for _ in range(weights_t.shape[1])]
+    whole = weigh(counts([text], config) if text_counts is None else text_counts, idf, config["scale"])
+    value = np.zeros(weights_t.shape[0], dtype=np.float32)
+    value[whole.indices] = whole.data
+    per_token = counts(tokens, config)
+    per_token.data[:] = 1.0
+    sharing = np.maximum(np.asarray(per_token.sum(axis=0)).ravel(), 1.0)
+    share = sparse.csr_matrix(per_token.multiply((value / sharing)[None, :]))
+    pushes = np.asarray(share @ weights_t)  # tokens x indicators
+    words = [token.strip(".,;:!?«»“”\"'()") for token in tokens]
+    out = []
+    for column in pushes.T:
+        order = [i for i in np.argsort(-column) if column[i] > 0 and words[i]]
+        out.append([words[i] for i in order[:k]])
     return out
