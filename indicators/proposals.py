@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from tracker.feeds.embeddings import vectors_for
 from tracker.feeds.languages import LANGUAGES
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 SUMMARY_LIMIT = 2000
 WORTH_READING = ("in scope", "no theatre cue")  # the gates (`combined.gate`) that let an entry through
+CANDIDATES = 50  # events read per entry when looking for a converging story
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,13 @@ def propose_for_entries(entry_ids, now, analyses: dict[int, dict] | None = None)
     vectors = vectors_for(entry_ids) if matcher.model else {}
     indicators = dict(Indicator.objects.values_list("slug", "pk"))
     created = 0
-    entries = Entry.objects.filter(pk__in=entry_ids).select_related("feed").order_by("published_at", "pk")
+    entries = list(
+        Entry.objects.filter(pk__in=entry_ids)
+        .select_related("feed")
+        .annotate(story_first=F("story__first_seen_at"), story_last=F("story__last_seen_at"))
+        .order_by("published_at", "pk")
+    )
+    batch = _BatchEvents(entries)
     with transaction.atomic():  # one commit for the batch; each proposal is a savepoint of its own
         for entry in entries:
             text = entry_text(entry)  # read once: matching, then each proposal's source, frame and details
@@ -159,46 +167,94 @@ def propose_for_entries(entry_ids, now, analyses: dict[int, dict] | None = None)
                 if indicator_id is None:
                     log.warning("rule %s names an unknown indicator; skipped", match.rule)
                     continue
-                created += _propose_one(entry, match, indicator_id, now, text)
+                created += _propose_one(entry, match, indicator_id, now, text, batch)
     return created
 
 
+class _BatchEvents:
+    """The events one batch of proposals reads, loaded once rather than per entry and indicator: those of
+    the batch's stories, by (story, indicator), and, per (indicator, direction), those whose story lies
+    within the join window of the batch (the candidates for a converging story). Events the batch creates
+    are added as they are made. Another worker's event created meanwhile is caught by the database's
+    unique (story, indicator) constraint, as before."""
+
+    def __init__(self, entries):
+        stories = {e.story_id for e in entries if e.story_id is not None}
+        self.by_story = {
+            (ev.story_id, ev.indicator_id): ev for ev in Event.objects.filter(story_id__in=stories)
+        }
+        times = [e.published_at for e in entries if e.published_at is not None]
+        self.window = (min(times) - WINDOW, max(times) + WINDOW) if times else None
+        self.nearby: dict[tuple, list] = {}
+
+    def existing(self, entry, indicator_id):
+        if entry.story_id is not None:
+            return self.by_story.get((entry.story_id, indicator_id))
+        # An entry without a story: the event it already fed, if any (running twice proposes nothing new).
+        return Event.objects.filter(indicator_id=indicator_id, sources__entry_id=entry.pk).first()
+
+    def candidates(self, entry, indicator_id, direction) -> dict[int, Event]:
+        """Story id -> event, for the events of `indicator_id` and `direction` (proposed or confirmed)
+        whose story lies within the join window of the entry's time, oldest first, at most 50."""
+        key = (indicator_id, direction)
+        if key not in self.nearby:
+            since, until = self.window
+            self.nearby[key] = list(
+                Event.objects.filter(
+                    indicator_id=indicator_id,
+                    direction=direction,
+                    state__in=(State.PROPOSED, State.CONFIRMED),
+                    story__isnull=False,
+                    story__last_seen_at__gte=since,
+                    story__first_seen_at__lte=until,
+                )
+                .annotate(story_first=F("story__first_seen_at"), story_last=F("story__last_seen_at"))
+                .order_by("created_at")
+            )
+        low, high = entry.published_at - WINDOW, entry.published_at + WINDOW
+        found = {}
+        for event in self.nearby[key]:
+            if event.story_last >= low and event.story_first <= high:
+                found.setdefault(event.story_id, event)
+                if len(found) == CANDIDATES:
+                    break
+        return found
+
+    def add(self, event, entry) -> None:
+        if event.story_id is None:
+            return
+        self.by_story[(event.story_id, event.indicator_id)] = event
+        event.story_first, event.story_last = entry.story_first, entry.story_last
+        self.nearby.get((event.indicator_id, event.direction), []).append(event)
+
+
 def _existing_event(entry, indicator_id):
+    """The database's answer (after a race with another worker): the story's event, or the entry's."""
     if entry.story_id is not None:
         return Event.objects.filter(story_id=entry.story_id, indicator_id=indicator_id).first()
-    # An entry without a story: the event it already fed, if any (running twice proposes nothing new).
     return Event.objects.filter(indicator_id=indicator_id, sources__entry_id=entry.pk).first()
 
 
-def _converging_event(entry, indicator_id, direction):
+def _converging_event(entry, indicator_id, direction, batch: _BatchEvents):
     """An event for the same indicator and direction whose story tells the same event as the entry's
     (another outlet's wording that the story join kept apart): the entry corroborates it rather than
     proposing the event a second time. Only stories within the join window of the entry's story."""
     if entry.story_id is None or entry.published_at is None:
         return None
-    candidates = dict(
-        Event.objects.filter(
-            indicator_id=indicator_id,
-            direction=direction,
-            state__in=(State.PROPOSED, State.CONFIRMED),
-            story__isnull=False,
-            story__last_seen_at__gte=entry.published_at - WINDOW,
-            story__first_seen_at__lte=entry.published_at + WINDOW,
-        )
-        .order_by("created_at")
-        .values_list("story_id", "pk")[:50]
-    )
+    candidates = batch.candidates(entry, indicator_id, direction)
     story_id = converging_story(entry.story_id, list(candidates))
-    return None if story_id is None else Event.objects.filter(pk=candidates[story_id]).first()
+    return None if story_id is None else candidates[story_id]
 
 
-def _propose_one(entry, match, indicator_id, now, text: EntryText) -> int:
+def _propose_one(entry, match, indicator_id, now, text: EntryText, batch: _BatchEvents) -> int:
     source = _source(entry, match.lang, text)
-    event = _existing_event(entry, indicator_id) or _converging_event(entry, indicator_id, match.direction)
+    event = batch.existing(entry, indicator_id) or _converging_event(
+        entry, indicator_id, match.direction, batch
+    )
     if "denial" in frames.found(text.title, text.summary, match.lang):
         # A denial is a counter-claim on the event it denies (read in either direction), never a new one.
         opposite = Direction.REVERSE if match.direction == Direction.ADVANCE else Direction.ADVANCE
-        event = event or _converging_event(entry, indicator_id, opposite)
+        event = event or _converging_event(entry, indicator_id, opposite, batch)
         if event is not None:
             source["stance"] = Stance.DENIAL
     if event is None:
@@ -230,12 +286,14 @@ def _propose_one(entry, match, indicator_id, now, text: EntryText) -> int:
                     lang=match.lang,
                     published_on=published.date(),
                 )
+            batch.add(proposed, entry)
             return 1
         except IntegrityError:
             # Another worker proposed the same (story, indicator) meanwhile: corroborate it instead.
             event = _existing_event(entry, indicator_id)
             if event is None:
                 raise
+            batch.add(event, entry)
         except ValidationError as exc:
             log.warning("entry %s: event for %s not proposed: %s", entry.pk, match.indicator, exc.messages)
             return 0
