@@ -9,6 +9,12 @@ PORT ?= 8000
 
 .PHONY: help install migrate seed run web worker test test-fast lint format eval bench clean
 
+# How `make run` and `make worker` stop (Ctrl-C, or the web app ending): TERM to every process of the
+# recipe, up to five seconds for their warm shutdown, then KILL. A Celery worker interrupted while it
+# receives tasks can hang after its warm shutdown; its unacknowledged tasks go back to the queue.
+STOP_ALL = trap "" INT TERM; trap - EXIT; kill -TERM 0; \
+	for i in 1 2 3 4 5; do [ -z "$$(jobs -pr)" ] && break; sleep 1; done; kill -KILL 0
+
 help:
 	@echo "make run    - install, migrate, load the watch list, start the web app and the worker (with its schedule)"
 	@echo "make test   - run the test suite"
@@ -34,7 +40,7 @@ seed: migrate
 run: seed
 	@$(BIN)/python manage.py ensure_admin
 	@echo "Watchpost on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/) - Ctrl-C stops the web app, the worker and its schedule."
-	@trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM; \
+	@trap '$(STOP_ALL)' EXIT INT TERM; \
 	$(BIN)/celery -A config beat --loglevel=INFO & \
 	$(BIN)/celery -A config worker -Q celery,enrich --loglevel=INFO --concurrency=2 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -44,9 +50,10 @@ web: seed
 
 # The worker and its schedule (beat) as two processes: an embedded beat (worker --beat) hangs on Ctrl-C.
 worker: seed
-	@trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM; \
+	@trap '$(STOP_ALL)' EXIT INT TERM; \
 	$(BIN)/celery -A config beat --loglevel=INFO & \
-	$(BIN)/celery -A config worker -Q celery,enrich --loglevel=INFO --concurrency=2
+	$(BIN)/celery -A config worker -Q celery,enrich --loglevel=INFO --concurrency=2 & \
+	wait
 
 test: install
 	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
