@@ -190,8 +190,7 @@ class _BatchEvents:
     def existing(self, entry, indicator_id):
         if entry.story_id is not None:
             return self.by_story.get((entry.story_id, indicator_id))
-        # An entry without a story: the event it already fed, if any (running twice proposes nothing new).
-        return Event.objects.filter(indicator_id=indicator_id, sources__entry_id=entry.pk).first()
+        return _existing_event(entry, indicator_id)  # no story: the event the entry already fed, if any
 
     def candidates(self, entry, indicator_id, direction) -> dict[int, Event]:
         """Story id -> event, for the events of `indicator_id` and `direction` (proposed or confirmed)
@@ -229,7 +228,8 @@ class _BatchEvents:
 
 
 def _existing_event(entry, indicator_id):
-    """The database's answer (after a race with another worker): the story's event, or the entry's."""
+    """The database's answer (after a race with another worker, or for an entry without a story): the
+    story's event, or else the event the entry already fed (running twice proposes nothing new)."""
     if entry.story_id is not None:
         return Event.objects.filter(story_id=entry.story_id, indicator_id=indicator_id).first()
     return Event.objects.filter(indicator_id=indicator_id, sources__entry_id=entry.pk).first()
