@@ -24,6 +24,14 @@ from . import quality
 from .engine import Matcher
 
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "tests" / "data" / "headlines.jsonl"
+# The labelled splits, in the order `make eval` reports them (the frozen holdout first), with their titles.
+SPLITS = {
+    "holdout": "frozen holdout (written apart, never trained on; its readings: CONTRIBUTING.md)",
+    "unseen": "unseen set (written apart by a second writer; decides nothing, not even activation)",
+    "long": "long-summary set (3-5 sentences; chose what the encoder reads)",
+    "test": "test split (chose C and the thresholds, then trained on with dev: not a measure)",
+    "dev": "dev split (training: not a measure)",
+}
 
 
 def load_labelled(path: Path = DEFAULT_FILE) -> list[dict]:
@@ -62,7 +70,7 @@ def _model_section(model, rows, matcher, encoder, errors: bool) -> None:
     report, intervals = training.evaluate_model(model, rows, matcher, encoder)
     print(quality.format_report(f"-- rules + learned model {model.version} --", report, intervals))
     prepared = training.prepare(
-        training.labelled_examples(rows, ("dev", "test", "holdout", "unseen", "long")),
+        training.labelled_examples(rows, tuple(SPLITS)),
         matcher,
         encoder,
         model.indicators,
@@ -83,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--split",
-        choices=("dev", "test", "holdout", "unseen", "long"),
+        choices=tuple(SPLITS),
         default=None,
         help="default: each split",
     )
@@ -111,17 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             f"(no learned model: {encoder_status().detail if encoder is None else 'no ' + str(model_file)})"
         )
     rows = load_labelled(args.file)
-    titles = {
-        "holdout": "frozen holdout (written apart, never trained on; its readings: CONTRIBUTING.md)",
-        "unseen": "unseen set (written apart by a second writer; decides nothing, not even activation)",
-        "long": "long-summary set (3-5 sentences; chose what the encoder reads)",
-        "test": "test split (chose C and the thresholds, then trained on with dev: not a measure)",
-        "dev": "dev split (training: not a measure)",
-    }
-    for split in [args.split] if args.split else ["holdout", "unseen", "long", "test", "dev"]:
+    for split in [args.split] if args.split else SPLITS:
         subset = [r for r in rows if r.get("split") == split]
         langs = ", ".join(f"{lang} {sum(r['lang'] == lang for r in subset)}" for lang in LANGUAGES)
-        print(f"== {titles[split]}: {len(subset)} items ({langs}) ==")
+        print(f"== {SPLITS[split]}: {len(subset)} items ({langs}) ==")
         if model is not None:
             _model_section(model, subset, matcher, encoder, args.errors)
         report = evaluate(matcher, subset)
