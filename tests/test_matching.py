@@ -277,25 +277,33 @@ def test_labelled_set_is_balanced_and_covers_every_indicator_in_every_language()
         assert {slug for slug, _ in labels} == CATALOGUE_SLUGS, lang
         assert sum(1 for r in lang_rows if not r["labels"]) >= 15, f"{lang}: too few negatives"
         assert sum(1 for _, d in labels if d == "reverse") >= 12, f"{lang}: too few reversals"
-    assert {r["split"] for r in rows} == {"dev", "test", "holdout", "unseen", "long", "overlaps-holdout"}
+    assert {r["split"] for r in rows} == {"dev", "test", "holdout", "unseen", "long2", "overlaps-holdout"}
 
 
 # The rules alone, floors set from measured figures with a margin: a rule change that breaks matching fails
 # here. "src" is the first set, written next to the rules (P 0.89 R 0.93 direction 0.96); "train" and
 # "retired" (the first holdout) and "holdout" were written apart by other writers (train P 0.84 R 0.53;
 # retired P 0.81 R 0.63; holdout P 0.81 R 0.55): the rules' recall on text nobody here wrote is what the
-# learned model is for (tests/test_learned_matching.py).
+# learned model is for (tests/test_learned_matching.py). "train-long" are the training items whose summaries
+# run several sentences (P 0.72 R 0.66, 15% of negatives matched: a later sentence recalling an exchange
+# or a strike fires its rule); "train" the others.
 FLOORS = {
     "src": {"precision": 0.85, "recall": 0.88, "direction": 0.93, "negatives": 0.03, "languages": 1.0},
     "train": {"precision": 0.78, "recall": 0.47, "direction": 0.75, "negatives": 0.03, "languages": 0.99},
+    "train-long": {"precision": 0.66, "recall": 0.6, "direction": 0.75, "negatives": 0.18, "languages": 0.99},
     "retired": {"precision": 0.75, "recall": 0.58, "direction": 0.78, "negatives": 0.03, "languages": 0.99},
     "holdout": {"precision": 0.75, "recall": 0.50, "direction": 0.75, "negatives": 0.03, "languages": 0.99},
 }
 
 
-@pytest.mark.parametrize("source", ["src", "train", "retired", "holdout"])
+LONG_SUMMARY = 300  # characters
+
+
+@pytest.mark.parametrize("source", ["src", "train", "train-long", "retired", "holdout"])
 def test_labelled_set_quality_floors(matcher, source):
-    rows = [r for r in load_labelled() if r["source"] == source]
+    rows = [r for r in load_labelled() if r["source"] == source.removesuffix("-long")]
+    if source.startswith("train"):
+        rows = [r for r in rows if (len(r.get("summary") or "") > LONG_SUMMARY) == source.endswith("-long")]
     report = evaluate(matcher, rows)
     floors = FLOORS[source]
     overall = report.overall

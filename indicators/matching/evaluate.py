@@ -28,7 +28,7 @@ DEFAULT_FILE = Path(__file__).resolve().parents[2] / "tests" / "data" / "headlin
 SPLITS = {
     "holdout": "frozen holdout (written apart, never trained on; its readings: CONTRIBUTING.md)",
     "unseen": "unseen set (written apart by a second writer; decides nothing, not even activation)",
-    "long": "long-summary set (3-5 sentences; chose what the encoder reads)",
+    "long2": "long-summary set (3-5 sentences, written apart; decides nothing)",
     "test": "test split (chose C and the thresholds, then trained on with dev: not a measure)",
     "dev": "dev split (training: not a measure)",
 }
@@ -87,7 +87,8 @@ def _model_section(model, rows, matcher, encoder, errors: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """`make eval`: the frozen holdout first (the learned model shipped in fixtures/matcher/ with the
     rules, then the rules alone, both with 95% bootstrap intervals), then the unseen set (written apart
-    like the holdout, never used for any decision), the long-summary set, then the test and dev splits."""
+    like the holdout, never used for any decision), the long-summary set (idem), then the test and dev
+    splits."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--split",
