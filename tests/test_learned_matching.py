@@ -303,15 +303,61 @@ def test_the_n_grams_carry_inflected_forms_the_vector_does_not_see(tmp_path):
     assert abs(without.probabilities(*args[:2])[0][0, 1] - 0.5) < 0.01  # the vector alone cannot tell
 
 
+def test_a_model_trained_with_the_summarys_length_weighs_a_paragraph_apart_from_a_standfirst():
+    """The same rule evidence in a one-line standfirst (an exchange reported) and in a paragraph (an
+    exchange recalled as background): a model trained with the summary's length tells them apart and
+    reads back the same; a model trained before it reads the features it always read."""
+    from types import SimpleNamespace
+
+    from indicators.matching import training
+    from indicators.matching.learned import LearnedModel, rule_features
+    from indicators.matching.rules import fixture_matcher
+
+    summary = "Kyiv said the exchange was mediated by the UAE. " * 10
+    analysis = fixture_matcher().analyse("Russia and Ukraine swap prisoners", summary, lang="en")
+    assert analysis["summary_chars"] == len(" ".join(summary.split()))
+
+    inds = ["prisoner-exchange"]
+    fired = {
+        "rule": SimpleNamespace(indicator=inds[0]),
+        "score": 0.8,
+        "direction": "advance",
+        "excluded_by": [],
+    }
+    standfirst = {"scope": "in scope", "verdicts": [fired], "frames": {}, "summary_chars": 90}
+    paragraph = {**standfirst, "summary_chars": 520}
+    assert rule_features(paragraph, inds).tolist() == rule_features(standfirst, inds).tolist()
+    assert rule_features(paragraph, inds) == pytest.approx([0.8, 0, 1])
+    assert rule_features(paragraph, inds, with_length=True)[3:] == pytest.approx([1.0, np.log1p(5.2)])
+
+    examples = [training.Example(f"swap {i}", "", True, {inds[0]: "advance"}) for i in range(6)]
+    examples += [training.Example(f"recalled {i}", "", True, {}) for i in range(6)]
+    analyses = [standfirst] * 6 + [paragraph] * 6
+    rules = np.array([rule_features(a, inds, with_length=True) for a in analyses], np.float32)
+    same = np.full((12, 8), 1 / np.sqrt(8), dtype=np.float32)
+    prepared = training.Prepared(examples, same, rules, ["in scope"] * 12, analyses, length=True)
+    model = training.fit(prepared, inds, 1.0, "t", "fake-encoder", with_lexical=False)
+    assert model.uses_length and not model.uses_frames
+
+    two = np.array([model.rule_features(standfirst), model.rule_features(paragraph)])
+    probs, _ = model.probabilities(same[:2], two)
+    assert probs[0, 0] > 0.5 > probs[1, 0], probs
+    again = LearnedModel.from_bytes(model.to_bytes())
+    assert again.uses_length and np.allclose(again.probabilities(same[:2], two)[0], probs, atol=1e-3)
+    older = LearnedModel.from_bytes(model.to_bytes())
+    older.meta.pop("length")
+    assert older.rule_features(paragraph) == pytest.approx([0.8, 0, 1])
+
+
 def test_make_eval_reports_the_holdout_first_then_the_other_measured_sets_then_test_and_dev(
     learned, tmp_path, capsys
 ):
     from indicators.matching.evaluate import main
 
     rows = load_labelled(DEFAULT_FILE)
-    # Training rows stand in for each split here: the suite never reads the real unseen or long sets.
+    # Training rows stand in for each split here: the suite never reads the real measured sets.
     dev = [r for r in rows if r["split"] == "dev" and r["source"] != "src"]
-    splits = ("holdout", "unseen", "long2", "test", "dev")
+    splits = ("holdout", "long2", "test", "dev")
     small = [{**r, "split": split} for i, split in enumerate(splits) for r in dev[6 * i : 6 * i + 6]]
     path = tmp_path / "eval.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in small), encoding="utf-8")
@@ -320,12 +366,11 @@ def test_make_eval_reports_the_holdout_first_then_the_other_measured_sets_then_t
     heads = [line for line in out.splitlines() if line.startswith("== ")]
     assert [h.split(" (")[0].split(":")[0] for h in heads] == [
         "== frozen holdout",
-        "== unseen set",
         "== long-summary set",
         "== test split",
         "== dev split",
     ], heads
-    assert out.count("-- rules + learned model") == 5 and out.count("reliability of P(indicator)") == 5
+    assert out.count("-- rules + learned model") == 4 and out.count("reliability of P(indicator)") == 4
     assert "95% CI" in out
 
 
@@ -368,13 +413,13 @@ def test_analyst_decisions_become_training_examples(learned, alice):
 def test_the_labelled_set_measures_generalisation():
     rows = load_labelled(DEFAULT_FILE)
     training = [r for r in rows if r["split"] in ("dev", "test")]
-    holdout = [r for r in rows if r["split"] in ("holdout", "unseen")]
+    holdout = [r for r in rows if r["split"] in ("holdout", "long2")]
     assert len(training) >= 1500 and sum(r["split"] == "holdout" for r in rows) >= 300
     for lang in ("en", "fr", "ru", "uk"):
         assert sum(r["lang"] == lang for r in rows) >= 250, lang
     assert sum(not r["labels"] for r in rows) / len(rows) >= 0.35
     assert sum(len(r["labels"]) > 1 for r in rows) >= 100
-    # No training item is (nearly) a holdout or unseen headline: the build sets those aside, never used.
+    # No training item is (nearly) a headline of a measured set: the build sets those aside, never used.
     from tests.data.build_headlines import _words, overlaps
 
     for lang in ("en", "fr", "ru", "uk"):
@@ -383,7 +428,7 @@ def test_the_labelled_set_measures_generalisation():
         assert not leaks, leaks[:3]
 
 
-@pytest.mark.parametrize("name", ["holdout", "unseen", "long2"])
+@pytest.mark.parametrize("name", ["holdout", "long2"])
 def test_the_frozen_sets_have_not_changed(name):
     import hashlib
 

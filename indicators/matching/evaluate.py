@@ -27,7 +27,6 @@ DEFAULT_FILE = Path(__file__).resolve().parents[2] / "tests" / "data" / "headlin
 # The labelled splits, in the order `make eval` reports them (the frozen holdout first), with their titles.
 SPLITS = {
     "holdout": "frozen holdout (written apart, never trained on; its readings: CONTRIBUTING.md)",
-    "unseen": "unseen set (written apart by a second writer; decides nothing, not even activation)",
     "long2": "long-summary set (3-5 sentences, written apart; decides nothing)",
     "test": "test split (chose C and the thresholds, then trained on with dev: not a measure)",
     "dev": "dev split (training: not a measure)",
@@ -75,6 +74,7 @@ def _model_section(model, rows, matcher, encoder, errors: bool) -> None:
         encoder,
         model.indicators,
         model.uses_frames,
+        model.uses_length,
     )
     probs, _ = model.probabilities(prepared.vectors, prepared.rules, prepared.counts_for(model))
     outcomes = [[slug in e.labels for slug in model.indicators] for e in prepared.examples]
@@ -86,9 +86,8 @@ def _model_section(model, rows, matcher, encoder, errors: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`make eval`: the frozen holdout first (the learned model shipped in fixtures/matcher/ with the
-    rules, then the rules alone, both with 95% bootstrap intervals), then the unseen set (written apart
-    like the holdout, never used for any decision), the long-summary set (idem), then the test and dev
-    splits."""
+    rules, then the rules alone, both with 95% bootstrap intervals), then the long-summary set (written
+    apart like the holdout, never used for any decision), then the test and dev splits."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--split",

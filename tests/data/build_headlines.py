@@ -10,16 +10,16 @@ of the items that follow. Three sources, each language written on its own (never
   quarters `dev` (training), one quarter `test` (model selection and the decision threshold), chosen by a
   stable hash of the title so that adding items never moves old ones;
 - retired/<lang>.txt: the first frozen holdout (written apart by writers who saw neither the rules nor
-  the training items), retired on 2026-12-01 after six readings and split like train/ since;
-- a training item that is (nearly) the same headline as a holdout item gets the split `overlaps-holdout`
-  and is never used (writers working apart still reach for the same real events, in the same words);
-- holdout/<lang>.txt: the FROZEN holdout, written apart on 2026-12-01 by a writer who saw neither the
-  code, the rules nor any other set. Never tuned on; it judges retrained models and `make eval` reports it
+  the training items), retired on 2026-12-01 after six readings, and retired/batch2-<lang>.txt, the
+  second (written apart by a writer who saw neither the code, the rules nor any other set), retired on
+  2026-12-01 after eight readings: both split like train/ since;
+- a training item that is (nearly) the same headline as an item of a measured set gets the split
+  `overlaps-holdout` and is never used (writers working apart still reach for the same real events, in
+  the same words);
+- holdout/<lang>.txt: the FROZEN holdout, written apart on 2026-12-01 by an eighth writer who saw neither
+  the code, the rules nor any other set; measured as the `unseen` set for two models (nothing decided on
+  it) before it became the holdout. Never tuned on; it judges retrained models and `make eval` reports it
   first. Its checksums are in holdout/SHA256SUMS, and a test fails if a file changes.
-- unseen/<lang>.txt: a second set written apart on 2026-12-01 (by another writer who saw neither the code,
-  the rules nor any other set), split `unseen`: never trained, tuned or judged on (the activation rule
-  reads the frozen holdout only); `make eval` reports it after the holdout. Checksummed like the holdout.
-
 - long2/<lang>.txt: 240 items whose summaries run 3 to 5 sentences (350-650 characters), the decisive
   fact after the first sentence in half of them, 96 negatives of which a third recall an indicator's
   event only as background; written apart on 2026-12-01 by an eleventh writer, split `long2`, measured
@@ -55,8 +55,8 @@ CODES = {
     "ms": "military-support-pressure",
 }
 LANGS = ("en", "fr", "ru", "uk")
-SOURCES = ("src", "train", "retired", "holdout", "unseen", "long2")
-FROZEN = ("holdout", "unseen", "long2")  # measured only, never trained on
+SOURCES = ("src", "train", "retired", "holdout", "long2")
+FROZEN = ("holdout", "long2")  # measured only, never trained on
 
 
 class SourceLineError(ValueError):
