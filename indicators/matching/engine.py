@@ -326,6 +326,7 @@ class Matcher:
             "off_theatre_cues": off_cues,
             "verdicts": verdicts,
             "frames": frames.found(title, summary, lang),
+            "summary_chars": len(" ".join(summary.split())),
         }
 
     def _hits(self, title: str, summary: str, lang: str) -> dict[int, _Hit]:

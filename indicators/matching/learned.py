@@ -6,8 +6,9 @@ arrays and a small JSON header, saved with `to_bytes` (numpy's npz, no pickle) a
 `from_bytes`.
 
 Features of one entry (`features`): its vector (the encoder's, L2-normalised), then for every indicator
-the rules' score, whether the rules read it as reverse, and whether a rule fired at all; and, for models
-that record `meta["lexical"]`, the hashed character n-grams of its text (`lexical.py`). So each
+the rules' score, whether the rules read it as reverse, and whether a rule fired at all; for models that
+record them, the report's frames (`frames.py`) and its summary's length (`length_features`); and, for
+models that record `meta["lexical"]`, the hashed character n-grams of its text (`lexical.py`). So each
 indicator's classifier weighs meaning, wording and rule evidence together into one probability: the
 combined, calibrated score (its reliability is printed by `make eval`).
 """
@@ -26,11 +27,13 @@ from . import frames, lexical
 REVERSE = "reverse"
 
 
-def rule_features(analysis: dict, indicators: list[str], with_frames: bool = False) -> np.ndarray:
+def rule_features(
+    analysis: dict, indicators: list[str], with_frames: bool = False, with_length: bool = False
+) -> np.ndarray:
     """Per indicator: the best rule score, reverse (1/0) and fired (1/0), from `Matcher.analyse`. Rules
     count as evidence in the theatre only (elsewhere the features are 0, as when they are not scored).
     With `with_frames`, then the report's frames (`frames.FRAMES`: conditional, negated, denial,
-    prospective), wherever it is."""
+    prospective), wherever it is; with `with_length`, then its summary's length (`length_features`)."""
     index = {slug: i for i, slug in enumerate(indicators)}
     out = np.zeros(3 * len(indicators), dtype=np.float32)
     n = len(indicators)
@@ -42,9 +45,25 @@ def rule_features(analysis: dict, indicators: list[str], with_frames: bool = Fal
         out[i] = verdict["score"]
         out[n + i] = 1.0 if verdict["direction"] == REVERSE else 0.0
         out[2 * n + i] = 1.0
+    parts = [out]
     if with_frames:
-        return np.concatenate([out, frames.vector(analysis.get("frames", {}))])
-    return out
+        parts.append(frames.vector(analysis.get("frames", {})))
+    if with_length:
+        parts.append(length_features(analysis.get("summary_chars", 0)))
+    return np.concatenate(parts) if len(parts) > 1 else out
+
+
+LONG_SUMMARY = 300  # characters: a summary of several sentences, not a one-line standfirst
+N_LENGTH_FEATURES = 2  # length_features(...) has two values
+
+
+def length_features(summary_chars: int) -> np.ndarray:
+    """Whether the summary runs past LONG_SUMMARY characters (1/0), and log(1 + characters / 100).
+
+    A paragraph carries more words than a one-line standfirst, and more background (last month's
+    exchange, October's sanctions): the same evidence means less in it. The model learns by how much,
+    per indicator. Chosen by writer-grouped cross-validation on the labelled items (CONTRIBUTING.md)."""
+    return np.array([float(summary_chars > LONG_SUMMARY), np.log1p(summary_chars / 100.0)], np.float32)
 
 
 # Unit vectors have coordinates of about 0.05; scaled so that one L2 penalty suits them and the rule
@@ -96,8 +115,13 @@ class LearnedModel:
         """Whether it reads the frame features (models trained before them do not)."""
         return bool(self.meta.get("frames"))
 
+    @property
+    def uses_length(self) -> bool:
+        """Whether it reads the summary's length (models trained before it do not)."""
+        return bool(self.meta.get("length"))
+
     def rule_features(self, analysis: dict) -> np.ndarray:
-        return rule_features(analysis, self.indicators, with_frames=self.uses_frames)
+        return rule_features(analysis, self.indicators, self.uses_frames, self.uses_length)
 
     def threshold_for(self, scope: str) -> float | None:
         """The probability an entry needs, by the rules' theatre scope: none for another theatre."""

@@ -33,7 +33,7 @@ from tracker.feeds.encoder import MAX_CHARS
 from . import lexical
 from .combined import gate
 from .frames import FRAMES
-from .learned import REVERSE, LearnedModel, features, rule_features
+from .learned import N_LENGTH_FEATURES, REVERSE, LearnedModel, features, rule_features
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ NO_CUE_GRID = (None, 0.6, 0.7, 0.8, 0.9)
 TARGET_PRECISION = 0.90
 MIN_DIRECTION_EXAMPLES = 3  # of each direction, for an indicator's own direction model
 FRAME_FEATURES = True  # new models read the frames (frames.py) beside the vector and the rules
+LENGTH_FEATURES = True  # and the summary's length (learned.length_features)
 LEXICAL_FEATURES = True  # and the n-grams of the text (lexical.py)
 
 
@@ -81,6 +82,8 @@ class Prepared:
     rules: np.ndarray
     scopes: list[str]  # the rules' theatre scope: "in scope", "no theatre cue" or "another theatre"
     analyses: list[dict] = field(default_factory=list)
+    frames: bool = False  # whether `rules` hold the frames, then
+    length: bool = False  # the summary's length
     _counts: dict = field(default_factory=dict, repr=False)  # n-gram counts, by configuration
 
     def counts(self, config: dict | None):
@@ -169,15 +172,34 @@ def embed_texts(texts: list[str], encoder) -> np.ndarray:
 
 
 def prepare(
-    examples: list[Example], matcher, encoder, indicators: list[str], with_frames: bool = FRAME_FEATURES
+    examples: list[Example],
+    matcher,
+    encoder,
+    indicators: list[str],
+    with_frames: bool = FRAME_FEATURES,
+    with_length: bool = LENGTH_FEATURES,
 ) -> Prepared:
-    """Vectors, rule evidence (and frames) and gates of `examples`. To score an existing model, pass its
-    own `with_frames` (`model.uses_frames`): models trained before the frame features do not read them."""
+    """Vectors, rule evidence (frames, length) and gates of `examples`. To score an existing model, pass
+    its own `with_frames` and `with_length` (`model.uses_frames`, `model.uses_length`): models trained
+    before those features do not read them."""
     analyses = [matcher.analyse(e.title, e.summary, lang=e.lang, theatre=e.theatre) for e in examples]
-    rules = np.array([rule_features(a, indicators, with_frames) for a in analyses], dtype=np.float32)
-    rules = rules.reshape(len(examples), 3 * len(indicators) + (len(FRAMES) if with_frames else 0))
+    rules = np.array(
+        [rule_features(a, indicators, with_frames, with_length) for a in analyses], dtype=np.float32
+    )
+    width = (
+        3 * len(indicators) + (len(FRAMES) if with_frames else 0) + (N_LENGTH_FEATURES if with_length else 0)
+    )
+    rules = rules.reshape(len(examples), width)
     vectors = embed_texts([e.encoder_text for e in examples], encoder)
-    return Prepared(examples, vectors, rules, [gate(a) for a in analyses], analyses)
+    return Prepared(
+        examples,
+        vectors,
+        rules,
+        [gate(a) for a in analyses],
+        analyses,
+        frames=with_frames,
+        length=with_length,
+    )
 
 
 # --------------------------------------------------------------------------- fitting
@@ -251,7 +273,12 @@ def fit(
         example_vectors=prepared.vectors[labelled].astype(np.float16),
         example_titles=[prepared.examples[i].title for i in labelled],
         example_labels=[_label_text(prepared.examples[i].labels) for i in labelled],
-        meta={"C": c, "frames": prepared.rules.shape[1] > 3 * n, **({"lexical": config} if config else {})},
+        meta={
+            "C": c,
+            "frames": prepared.frames,
+            **({"length": True} if prepared.length else {}),
+            **({"lexical": config} if config else {}),
+        },
         idf=idf,
         lexical_weights=weights[:, dense:].astype(np.float16) if config else None,
     )
@@ -285,6 +312,8 @@ def _merge(a: Prepared, b: Prepared) -> Prepared:
         np.vstack([a.rules, b.rules]),
         a.scopes + b.scopes,
         a.analyses + b.analyses,
+        frames=a.frames,
+        length=a.length,
     )
 
 
@@ -293,7 +322,7 @@ def evaluate_model(model: LearnedModel, rows: list[dict], matcher, encoder):
     from .quality import bootstrap, score_predictions
 
     examples = labelled_examples(rows, splits=tuple({r.get("split") for r in rows}))
-    prepared = prepare(examples, matcher, encoder, model.indicators, model.uses_frames)
+    prepared = prepare(examples, matcher, encoder, model.indicators, model.uses_frames, model.uses_length)
     report = score_predictions(model, prepared, rows)
     return report, bootstrap(report)
 
