@@ -357,7 +357,7 @@ def test_make_eval_reports_the_holdout_first_then_the_other_measured_sets_then_t
     rows = load_labelled(DEFAULT_FILE)
     # Training rows stand in for each split here: the suite never reads the real measured sets.
     dev = [r for r in rows if r["split"] == "dev" and r["source"] != "src"]
-    splits = ("holdout", "long2", "test", "dev")
+    splits = ("holdout", "long2", "unseen2", "test", "dev")
     small = [{**r, "split": split} for i, split in enumerate(splits) for r in dev[6 * i : 6 * i + 6]]
     path = tmp_path / "eval.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in small), encoding="utf-8")
@@ -367,10 +367,11 @@ def test_make_eval_reports_the_holdout_first_then_the_other_measured_sets_then_t
     assert [h.split(" (")[0].split(":")[0] for h in heads] == [
         "== frozen holdout",
         "== long-summary set",
+        "== unseen set 2",
         "== test split",
         "== dev split",
     ], heads
-    assert out.count("-- rules + learned model") == 4 and out.count("reliability of P(indicator)") == 4
+    assert out.count("-- rules + learned model") == 5 and out.count("reliability of P(indicator)") == 5
     assert "95% CI" in out
 
 
@@ -413,7 +414,7 @@ def test_analyst_decisions_become_training_examples(learned, alice):
 def test_the_labelled_set_measures_generalisation():
     rows = load_labelled(DEFAULT_FILE)
     training = [r for r in rows if r["split"] in ("dev", "test")]
-    holdout = [r for r in rows if r["split"] in ("holdout", "long2")]
+    holdout = [r for r in rows if r["split"] in ("holdout", "long2", "unseen2")]
     assert len(training) >= 1500 and sum(r["split"] == "holdout" for r in rows) >= 300
     for lang in ("en", "fr", "ru", "uk"):
         assert sum(r["lang"] == lang for r in rows) >= 250, lang
@@ -428,7 +429,7 @@ def test_the_labelled_set_measures_generalisation():
         assert not leaks, leaks[:3]
 
 
-@pytest.mark.parametrize("name", ["holdout", "long2"])
+@pytest.mark.parametrize("name", ["holdout", "long2", "unseen2"])
 def test_the_frozen_sets_have_not_changed(name):
     import hashlib
 

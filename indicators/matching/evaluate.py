@@ -28,6 +28,7 @@ DEFAULT_FILE = Path(__file__).resolve().parents[2] / "tests" / "data" / "headlin
 SPLITS = {
     "holdout": "frozen holdout (written apart, never trained on; its readings: CONTRIBUTING.md)",
     "long2": "long-summary set (3-5 sentences, written apart; decides nothing)",
+    "unseen2": "unseen set 2 (one-sentence summaries, written apart; decides nothing)",
     "test": "test split (chose C and the thresholds, then trained on with dev: not a measure)",
     "dev": "dev split (training: not a measure)",
 }
@@ -86,8 +87,9 @@ def _model_section(model, rows, matcher, encoder, errors: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`make eval`: the frozen holdout first (the learned model shipped in fixtures/matcher/ with the
-    rules, then the rules alone, both with 95% bootstrap intervals), then the long-summary set (written
-    apart like the holdout, never used for any decision), then the test and dev splits."""
+    rules, then the rules alone, both with 95% bootstrap intervals), then the long-summary set and the
+    second unseen set (written apart like the holdout, never used for any decision), then the test and
+    dev splits."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--split",

@@ -26,6 +26,10 @@ of the items that follow. Three sources, each language written on its own (never
   only. Checksummed. (The first long-summary set, `long/`, chose one thing and was read for two models;
   it is training batch 9 since.)
 
+- unseen2/<lang>.txt: 300 headlines with one-sentence summaries (112 negatives), written apart on
+  2026-12-01 by a twelfth writer, split `unseen2`: measured only, never trained, tuned or judged on (the
+  part the first unseen set played before it became the holdout). Checksummed.
+
 Training items that are near copies of a headline of these measured sets get the split `overlaps-holdout`.
 """
 
@@ -55,8 +59,8 @@ CODES = {
     "ms": "military-support-pressure",
 }
 LANGS = ("en", "fr", "ru", "uk")
-SOURCES = ("src", "train", "retired", "holdout", "long2")
-FROZEN = ("holdout", "long2")  # measured only, never trained on
+SOURCES = ("src", "train", "retired", "holdout", "long2", "unseen2")
+FROZEN = ("holdout", "long2", "unseen2")  # measured only, never trained on
 
 
 class SourceLineError(ValueError):
