@@ -54,7 +54,6 @@ def rule_features(
 
 
 LONG_SUMMARY = 300  # characters: a summary of several sentences, not a one-line standfirst
-N_LENGTH_FEATURES = 2  # length_features(...) has two values
 
 
 def length_features(summary_chars: int) -> np.ndarray:

@@ -32,8 +32,7 @@ from tracker.feeds.encoder import MAX_CHARS
 
 from . import lexical
 from .combined import gate
-from .frames import FRAMES
-from .learned import N_LENGTH_FEATURES, REVERSE, LearnedModel, features, rule_features
+from .learned import REVERSE, LearnedModel, features, rule_features
 
 log = logging.getLogger(__name__)
 
@@ -183,13 +182,8 @@ def prepare(
     its own `with_frames` and `with_length` (`model.uses_frames`, `model.uses_length`): models trained
     before those features do not read them."""
     analyses = [matcher.analyse(e.title, e.summary, lang=e.lang, theatre=e.theatre) for e in examples]
-    rules = np.array(
-        [rule_features(a, indicators, with_frames, with_length) for a in analyses], dtype=np.float32
-    )
-    width = (
-        3 * len(indicators) + (len(FRAMES) if with_frames else 0) + (N_LENGTH_FEATURES if with_length else 0)
-    )
-    rules = rules.reshape(len(examples), width)
+    rows = [rule_features(a, indicators, with_frames, with_length) for a in [*analyses, {}]]
+    rules = np.array(rows[:-1], dtype=np.float32).reshape(len(examples), len(rows[-1]))  # 0 examples too
     vectors = embed_texts([e.encoder_text for e in examples], encoder)
     return Prepared(
         examples,
